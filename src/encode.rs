@@ -1,0 +1,219 @@
+//! Tokenization: whitespace words, word pieces with byte offsets, and model windows.
+//!
+//! The trainer builds its features with this module too, so training and inference agree
+//! on how text becomes tokens and how tokens map back to words.
+
+use std::path::Path;
+use tokenizers::Tokenizer;
+
+use crate::error::{Error, Result};
+
+/// Byte ranges of the whitespace-delimited words of `text`.
+pub fn words(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        if c.is_whitespace() {
+            if let Some(s) = start.take() {
+                out.push((s, i));
+            }
+        } else if start.is_none() {
+            start = Some(i);
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+/// A text split into words and word pieces.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Encoded {
+    /// Byte ranges of the whitespace words.
+    pub words: Vec<(usize, usize)>,
+    /// Word-piece ids, without `[CLS]`/`[SEP]`.
+    pub ids: Vec<u32>,
+    /// Index into `words` of each word piece.
+    pub word_of: Vec<u32>,
+    /// For each word, the index of its first word piece, or `None` when it produced none.
+    pub first_piece: Vec<Option<u32>>,
+}
+
+/// A tokenizer bound to a model's maximum length.
+pub struct Encoder {
+    tok: Tokenizer,
+    cls: u32,
+    sep: u32,
+    max_length: usize,
+}
+
+impl Encoder {
+    /// Load `tokenizer.json`; padding and truncation in the file are switched off.
+    pub fn from_file(path: &Path, max_length: usize) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        Self::from_bytes(&bytes, max_length)
+    }
+
+    /// Load a tokenizer from the bytes of a `tokenizer.json`.
+    pub fn from_bytes(bytes: &[u8], max_length: usize) -> Result<Self> {
+        let mut tok = Tokenizer::from_bytes(bytes)
+            .map_err(|_| Error::Tokenizer("tokenizer.json is not a valid Hugging Face tokenizer".into()))?;
+        tok.with_padding(None);
+        tok.with_truncation(None)
+            .map_err(|_| Error::Tokenizer("cannot disable truncation".into()))?;
+        let cls = tok
+            .token_to_id("[CLS]")
+            .ok_or_else(|| Error::Tokenizer("vocabulary has no [CLS] token".into()))?;
+        let sep = tok
+            .token_to_id("[SEP]")
+            .ok_or_else(|| Error::Tokenizer("vocabulary has no [SEP] token".into()))?;
+        if max_length < 3 {
+            return Err(Error::InvalidArgument("max_length must be at least 3".into()));
+        }
+        Ok(Encoder { tok, cls, sep, max_length })
+    }
+
+    /// Id of `[CLS]`.
+    pub fn cls_id(&self) -> u32 {
+        self.cls
+    }
+
+    /// Id of `[SEP]`.
+    pub fn sep_id(&self) -> u32 {
+        self.sep
+    }
+
+    /// Vocabulary size including added tokens.
+    pub fn vocab_size(&self) -> usize {
+        self.tok.get_vocab_size(true)
+    }
+
+    /// Maximum tokens per model call, including `[CLS]` and `[SEP]`.
+    pub fn max_length(&self) -> usize {
+        self.max_length
+    }
+
+    /// Split `text` into words and word pieces (no special tokens, no truncation).
+    pub fn encode(&self, text: &str) -> Result<Encoded> {
+        let words = words(text);
+        let mut out = Encoded {
+            first_piece: vec![None; words.len()],
+            words,
+            ..Default::default()
+        };
+        if out.words.is_empty() {
+            return Ok(out);
+        }
+        let enc = self
+            .tok
+            .encode(text, false)
+            .map_err(|_| Error::Tokenizer("encoding failed".into()))?;
+        let mut w = 0usize;
+        for (&id, &(s, _)) in enc.get_ids().iter().zip(enc.get_offsets()) {
+            // Advance to the word containing this piece (pieces arrive in text order).
+            while w + 1 < out.words.len() && s >= out.words[w].1 {
+                w += 1;
+            }
+            let idx = out.ids.len() as u32;
+            out.ids.push(id);
+            out.word_of.push(w as u32);
+            if out.first_piece[w].is_none() {
+                out.first_piece[w] = Some(idx);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Model input ids for pieces `range` of `enc`: `[CLS] pieces [SEP]`.
+    pub fn model_input(&self, enc: &Encoded, range: std::ops::Range<usize>, out: &mut Vec<i64>) {
+        out.clear();
+        out.push(self.cls as i64);
+        out.extend(enc.ids[range].iter().map(|&i| i as i64));
+        out.push(self.sep as i64);
+    }
+
+    /// Windows of at most `max_length - 2` pieces over `n` pieces, overlapping by a quarter,
+    /// and for each window the sub-range of pieces it is responsible for (its centre part).
+    /// The owned ranges partition `0..n`.
+    pub fn windows(&self, n: usize) -> Vec<Window> {
+        windows(n, self.max_length - 2)
+    }
+}
+
+/// One model call over pieces `input`; its logits are used for pieces `owned`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Window {
+    /// Pieces fed to the model.
+    pub input: std::ops::Range<usize>,
+    /// Pieces whose tags come from this window.
+    pub owned: std::ops::Range<usize>,
+}
+
+/// Windows of at most `w` pieces over `n` pieces; see [`Encoder::windows`].
+pub fn windows(n: usize, w: usize) -> Vec<Window> {
+    if n <= w {
+        return vec![Window { input: 0..n, owned: 0..n }];
+    }
+    let overlap = (w / 4).max(1);
+    let step = w - overlap;
+    let mut out: Vec<Window> = Vec::new();
+    let mut start = 0;
+    loop {
+        let end = (start + w).min(n);
+        out.push(Window { input: start..end, owned: 0..0 });
+        if end == n {
+            break;
+        }
+        start += step;
+    }
+    // Each boundary between consecutive windows sits in the middle of their overlap.
+    let k = out.len();
+    let mut owned_start = 0;
+    for i in 0..k {
+        let owned_end = if i + 1 == k {
+            n
+        } else {
+            let next_start = out[i + 1].input.start;
+            (next_start + out[i].input.end) / 2
+        };
+        out[i].owned = owned_start..owned_end;
+        owned_start = owned_end;
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_byte_ranges() {
+        let t = "  my naam  is é x\t";
+        let w = words(t);
+        let got: Vec<&str> = w.iter().map(|&(s, e)| &t[s..e]).collect();
+        assert_eq!(got, vec!["my", "naam", "is", "é", "x"]);
+        assert!(words("   ").is_empty());
+    }
+
+    #[test]
+    fn windows_partition_and_fit() {
+        for n in [0usize, 1, 5, 126, 127, 300, 1000] {
+            let ws = windows(n, 126);
+            let mut next = 0;
+            for win in &ws {
+                assert!(win.input.len() <= 126);
+                assert!(win.input.start <= win.owned.start && win.owned.end <= win.input.end);
+                assert_eq!(win.owned.start, next);
+                next = win.owned.end;
+            }
+            assert_eq!(next, n);
+            if n > 126 {
+                // owned parts keep context on both inner sides
+                for win in &ws[1..] {
+                    assert!(win.owned.start - win.input.start >= 10);
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,411 @@
+//! The C ABI: a thin shell over [`crate::Model`]. Every export catches panics, checks
+//! pointers, and writes its outputs only on success.
+
+#![allow(non_camel_case_types)]
+
+use std::ffi::{c_char, CStr};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::PathBuf;
+
+use crate::error::Error;
+use crate::model::{Model, Options};
+
+/// Status of every fallible call. `PII_OK` is 0.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum pii_status {
+    /// Success.
+    PII_OK = 0,
+    /// A required pointer argument was NULL.
+    PII_ERR_NULL_ARGUMENT = 1,
+    /// The text is not valid UTF-8.
+    PII_ERR_INVALID_UTF8 = 2,
+    /// The output buffer is too small; the needed size was written to the count argument.
+    PII_ERR_BUFFER_TOO_SMALL = 3,
+    /// A file or directory could not be read.
+    PII_ERR_IO = 4,
+    /// The model manifest is missing or invalid.
+    PII_ERR_MANIFEST = 5,
+    /// The tokenizer is missing, invalid or does not match the model.
+    PII_ERR_TOKENIZER = 6,
+    /// The ONNX Runtime library is missing, cannot be loaded or is too old.
+    PII_ERR_RUNTIME = 7,
+    /// The ONNX model is invalid or inference failed.
+    PII_ERR_MODEL = 8,
+    /// An argument has an invalid value.
+    PII_ERR_INVALID_ARGUMENT = 9,
+    /// An internal error (a caught panic); the model stays usable.
+    PII_ERR_INTERNAL = 10,
+}
+
+use pii_status::*;
+
+impl From<&Error> for pii_status {
+    fn from(e: &Error) -> Self {
+        match e {
+            Error::NullArgument(_) => PII_ERR_NULL_ARGUMENT,
+            Error::InvalidUtf8 { .. } => PII_ERR_INVALID_UTF8,
+            Error::BufferTooSmall { .. } => PII_ERR_BUFFER_TOO_SMALL,
+            Error::Io { .. } => PII_ERR_IO,
+            Error::Manifest(_) => PII_ERR_MANIFEST,
+            Error::Tokenizer(_) => PII_ERR_TOKENIZER,
+            Error::Runtime(_) => PII_ERR_RUNTIME,
+            Error::Model(_) => PII_ERR_MODEL,
+            Error::InvalidArgument(_) => PII_ERR_INVALID_ARGUMENT,
+            Error::Panic => PII_ERR_INTERNAL,
+        }
+    }
+}
+
+/// Size of the message buffer in [`pii_error`].
+pub const PII_ERROR_MESSAGE_SIZE: usize = 512;
+
+/// Detailed error of a failed call, filled in when the caller passes one (it may be NULL).
+/// The message is NUL-terminated UTF-8 and never contains transcript text.
+#[repr(C)]
+pub struct pii_error {
+    /// The status the call returned.
+    pub status: pii_status,
+    /// Human-readable message.
+    pub message: [c_char; PII_ERROR_MESSAGE_SIZE],
+}
+
+/// Options for [`pii_load`]; start from [`pii_default_options`].
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct pii_options {
+    /// Path of `libonnxruntime.so` to load, or NULL to search the `PII_ORT_LIBRARY`
+    /// environment variable, then `libonnxruntime.so.1` beside `libpii.so`.
+    pub ort_library: *const c_char,
+    /// Spans whose score (mean label probability) is below this are dropped; 0 keeps all.
+    pub min_score: f32,
+    /// Most sessions (one thread each) for concurrent `pii_tag` calls; 0 = one per CPU.
+    pub max_sessions: u32,
+    /// ONNX file inside the model directory, or NULL for the manifest's (the int8 model).
+    pub model_file: *const c_char,
+}
+
+/// A span of a tagged text.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct pii_span {
+    /// Byte offset of the span's first byte in the caller's text.
+    pub start: usize,
+    /// Byte offset one past the span's last byte.
+    pub end: usize,
+    /// Label index; its name is `pii_label_name(model, label)`.
+    pub label: u32,
+    /// Confidence in 0..1 (mean probability of the label over the span's words).
+    pub score: f32,
+    /// Nonzero when the label is personal data.
+    pub is_pii: bool,
+}
+
+/// A loaded model (opaque). Safe to share between threads.
+pub struct pii_model {
+    model: Model,
+    label_cstrs: Vec<std::ffi::CString>,
+}
+
+/// `pii_redact` flag: also replace non-PII spans (CITY, LOCATION) by their label.
+pub const PII_REDACT_NON_PII: u32 = 1;
+
+fn write_error(err: *mut pii_error, e: &Error) -> pii_status {
+    let status = pii_status::from(e);
+    if !err.is_null() {
+        let msg = e.to_string();
+        let mut n = msg.len().min(PII_ERROR_MESSAGE_SIZE - 1);
+        while !msg.is_char_boundary(n) {
+            n -= 1;
+        }
+        // SAFETY: the caller passed a writable pii_error (documented contract).
+        unsafe {
+            (*err).status = status;
+            let dst = (*err).message.as_mut_ptr() as *mut u8;
+            std::ptr::copy_nonoverlapping(msg.as_ptr(), dst, n);
+            *dst.add(n) = 0;
+        }
+    }
+    status
+}
+
+fn clear_error(err: *mut pii_error) {
+    if !err.is_null() {
+        // SAFETY: as in write_error.
+        unsafe {
+            (*err).status = PII_OK;
+            (*err).message[0] = 0;
+        }
+    }
+}
+
+/// Run `f` with panics caught; map errors to statuses and fill `err`.
+fn boundary(err: *mut pii_error, f: impl FnOnce() -> Result<(), Error>) -> pii_status {
+    match catch_unwind(AssertUnwindSafe(f)) {
+        Ok(Ok(())) => {
+            clear_error(err);
+            PII_OK
+        }
+        Ok(Err(e)) => write_error(err, &e),
+        Err(_) => write_error(err, &Error::Panic),
+    }
+}
+
+fn non_null<T>(p: *const T, name: &'static str) -> Result<(), Error> {
+    if p.is_null() {
+        Err(Error::NullArgument(name))
+    } else {
+        Ok(())
+    }
+}
+
+/// # Safety
+/// `p` non-NULL and NUL-terminated.
+unsafe fn c_path(p: *const c_char, name: &'static str) -> Result<PathBuf, Error> {
+    let s = CStr::from_ptr(p)
+        .to_str()
+        .map_err(|_| Error::InvalidArgument(format!("`{name}` is not valid UTF-8")))?;
+    Ok(PathBuf::from(s))
+}
+
+/// # Safety
+/// `text` valid for `len` bytes when `len > 0`.
+unsafe fn text_arg<'a>(text: *const c_char, len: usize) -> Result<&'a str, Error> {
+    if len == 0 {
+        return Ok("");
+    }
+    non_null(text, "text")?;
+    let bytes = std::slice::from_raw_parts(text as *const u8, len);
+    std::str::from_utf8(bytes).map_err(|e| Error::InvalidUtf8 { valid_up_to: e.valid_up_to() })
+}
+
+/// Default options: search for ONNX Runtime, keep every span, one session per CPU, int8 model.
+#[no_mangle]
+pub extern "C" fn pii_default_options() -> pii_options {
+    pii_options {
+        ort_library: std::ptr::null(),
+        min_score: 0.0,
+        max_sessions: 0,
+        model_file: std::ptr::null(),
+    }
+}
+
+/// Load the model directory `model_dir` (NUL-terminated path). `options` may be NULL for the
+/// defaults. On success `*out` receives the model, to be released with `pii_free`.
+///
+/// # Safety
+/// Pointers follow the rules at the top of this header.
+#[no_mangle]
+pub unsafe extern "C" fn pii_load(
+    model_dir: *const c_char,
+    options: *const pii_options,
+    out: *mut *mut pii_model,
+    err: *mut pii_error,
+) -> pii_status {
+    boundary(err, || {
+        non_null(model_dir, "model_dir")?;
+        non_null(out, "out")?;
+        let dir = c_path(model_dir, "model_dir")?;
+        let o = if options.is_null() { pii_default_options() } else { *options };
+        let opts = Options {
+            ort_library: if o.ort_library.is_null() { None } else { Some(c_path(o.ort_library, "ort_library")?) },
+            min_score: o.min_score,
+            max_sessions: o.max_sessions as usize,
+            model_file: if o.model_file.is_null() {
+                None
+            } else {
+                Some(c_path(o.model_file, "model_file")?.to_string_lossy().into_owned())
+            },
+        };
+        let model = Model::load(&dir, &opts)?;
+        let label_cstrs = model
+            .labels()
+            .iter()
+            .map(|l| std::ffi::CString::new(l.as_str()).expect("manifest labels are validated ASCII"))
+            .collect();
+        *out = Box::into_raw(Box::new(pii_model { model, label_cstrs }));
+        Ok(())
+    })
+}
+
+/// Tag `len` bytes of UTF-8 at `text` (need not be NUL-terminated; `text` may be NULL when
+/// `len` is 0). Spans are written to `spans[0..cap]` in text order and their count to `*n`.
+/// When `cap` is too small, returns `PII_ERR_BUFFER_TOO_SMALL`, writes no span, and sets `*n`
+/// to the count needed.
+///
+/// # Safety
+/// Pointers follow the rules at the top of this header.
+#[no_mangle]
+pub unsafe extern "C" fn pii_tag(
+    model: *const pii_model,
+    text: *const c_char,
+    len: usize,
+    spans: *mut pii_span,
+    cap: usize,
+    n: *mut usize,
+    err: *mut pii_error,
+) -> pii_status {
+    boundary(err, || {
+        non_null(model, "model")?;
+        non_null(n, "n")?;
+        if cap > 0 {
+            non_null(spans, "spans")?;
+        }
+        let text = text_arg(text, len)?;
+        let found = (*model).model.tag(text)?;
+        if found.len() > cap {
+            *n = found.len();
+            return Err(Error::BufferTooSmall { needed: found.len() });
+        }
+        for (i, s) in found.iter().enumerate() {
+            *spans.add(i) = pii_span {
+                start: s.start,
+                end: s.end,
+                label: s.label as u32,
+                score: s.score,
+                is_pii: s.pii,
+            };
+        }
+        *n = found.len();
+        Ok(())
+    })
+}
+
+/// Tag `text` and write it with each PII span replaced by `[LABEL]` (also non-PII spans with
+/// `PII_REDACT_NON_PII` in `flags`) into `out[0..cap]`, NUL-terminated. On success `*out_len`
+/// is the redacted length without the NUL. When `cap` is too small, returns
+/// `PII_ERR_BUFFER_TOO_SMALL`, writes nothing to `out`, and sets `*out_len` to the capacity
+/// needed (with the NUL).
+///
+/// # Safety
+/// Pointers follow the rules at the top of this header.
+#[no_mangle]
+pub unsafe extern "C" fn pii_redact(
+    model: *const pii_model,
+    text: *const c_char,
+    len: usize,
+    flags: u32,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    err: *mut pii_error,
+) -> pii_status {
+    boundary(err, || {
+        non_null(model, "model")?;
+        non_null(out_len, "out_len")?;
+        if cap > 0 {
+            non_null(out, "out")?;
+        }
+        if flags & !PII_REDACT_NON_PII != 0 {
+            return Err(Error::InvalidArgument(format!("unknown flags {flags:#x}")));
+        }
+        let text = text_arg(text, len)?;
+        let red = (*model).model.redact(text, flags & PII_REDACT_NON_PII != 0)?;
+        if red.len() + 1 > cap {
+            *out_len = red.len() + 1;
+            return Err(Error::BufferTooSmall { needed: red.len() + 1 });
+        }
+        std::ptr::copy_nonoverlapping(red.as_ptr(), out as *mut u8, red.len());
+        *out.add(red.len()) = 0;
+        *out_len = red.len();
+        Ok(())
+    })
+}
+
+/// Release a model. NULL is a no-op. No call on the model may be running or follow.
+///
+/// # Safety
+/// `model` is NULL or came from `pii_load` and was not freed.
+#[no_mangle]
+pub unsafe extern "C" fn pii_free(model: *mut pii_model) {
+    if !model.is_null() {
+        let _ = catch_unwind(AssertUnwindSafe(|| drop(Box::from_raw(model))));
+    }
+}
+
+/// Number of labels of the model (0 for NULL).
+///
+/// # Safety
+/// `model` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn pii_label_count(model: *const pii_model) -> usize {
+    if model.is_null() {
+        return 0;
+    }
+    let m = &*model;
+    m.label_cstrs.len()
+}
+
+/// Name of label `index` (static for the model's lifetime), or NULL when out of range or
+/// `model` is NULL.
+///
+/// # Safety
+/// `model` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn pii_label_name(model: *const pii_model, index: u32) -> *const c_char {
+    if model.is_null() {
+        return std::ptr::null();
+    }
+    let m = &*model;
+    match m.label_cstrs.get(index as usize) {
+        Some(s) => s.as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Whether label `index` is PII (false when out of range or `model` is NULL).
+///
+/// # Safety
+/// `model` is NULL or a live model.
+#[no_mangle]
+pub unsafe extern "C" fn pii_label_is_pii(model: *const pii_model, index: u32) -> bool {
+    if model.is_null() {
+        return false;
+    }
+    let m = &*model;
+    m.model.manifest().labels.get(index as usize).map(|l| l.pii).unwrap_or(false)
+}
+
+/// Static description of a status code, e.g. "invalid UTF-8"; unknown codes give
+/// "unknown status". Takes an `int` so any value a caller holds is safe to pass.
+#[no_mangle]
+pub extern "C" fn pii_status_str(status: i32) -> *const c_char {
+    let s: &'static [u8] = match status {
+        0 => b"ok\0",
+        1 => b"NULL argument\0",
+        2 => b"invalid UTF-8\0",
+        3 => b"buffer too small\0",
+        4 => b"I/O error\0",
+        5 => b"invalid model manifest\0",
+        6 => b"invalid tokenizer\0",
+        7 => b"ONNX Runtime unavailable\0",
+        8 => b"model error\0",
+        9 => b"invalid argument\0",
+        10 => b"internal error\0",
+        _ => b"unknown status\0",
+    };
+    s.as_ptr() as *const c_char
+}
+
+/// Library version, "MAJOR.MINOR.PATCH" (static string).
+#[no_mangle]
+pub extern "C" fn pii_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
+}
+
+/// Version of the loaded ONNX Runtime (static string), or NULL before the first `pii_load`.
+#[no_mangle]
+pub extern "C" fn pii_onnxruntime_version() -> *const c_char {
+    static V: once_cell::sync::OnceCell<std::ffi::CString> = once_cell::sync::OnceCell::new();
+    match crate::runtime::version() {
+        Some(v) => V.get_or_init(|| std::ffi::CString::new(v).unwrap_or_default()).as_ptr(),
+        None => std::ptr::null(),
+    }
+}
+
+/// Major version of this library (as in `pii_version()`).
+pub const PII_VERSION_MAJOR: u32 = 0;
+/// Minor version of this library.
+pub const PII_VERSION_MINOR: u32 = 1;
+/// Patch version of this library.
+pub const PII_VERSION_PATCH: u32 = 0;

@@ -1,0 +1,17 @@
+//! `pii`: an embeddable PII tagger for speech-to-text transcripts.
+//!
+//! A small transformer token classifier runs through ONNX Runtime on one thread per call.
+//! The C ABI in [`ffi`] is a thin shell over the safe Rust API in this crate.
+
+pub mod encode;
+pub mod error;
+pub mod manifest;
+
+pub use error::{Error, Result};
+pub mod decode;
+pub mod ffi;
+pub mod model;
+pub mod runtime;
+
+pub use decode::Span;
+pub use model::{Model, Options};

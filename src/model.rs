@@ -1,0 +1,262 @@
+//! A loaded model: manifest, tokenizer and a pool of single-threaded ONNX Runtime sessions.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Condvar, Mutex};
+
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::Session;
+use ort::value::TensorRef;
+
+use crate::decode::{self, Span};
+use crate::encode::{Encoded, Encoder};
+use crate::error::{Error, Result};
+use crate::manifest::{Manifest, TOKENIZER_FILE};
+use crate::runtime;
+
+/// Options for [`Model::load`].
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// ONNX Runtime library to load; `None` searches `PII_ORT_LIBRARY`, then beside the library.
+    pub ort_library: Option<PathBuf>,
+    /// Spans whose mean label probability is below this are dropped (0 keeps every argmax span).
+    pub min_score: f32,
+    /// Most ONNX Runtime sessions kept for concurrent calls (each runs on one thread);
+    /// 0 means one per available CPU.
+    pub max_sessions: usize,
+    /// ONNX file inside the model directory; `None` uses the manifest's `model_file`.
+    pub model_file: Option<String>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options { ort_library: None, min_score: 0.0, max_sessions: 0, model_file: None }
+    }
+}
+
+struct Pool {
+    idle: Vec<Session>,
+    created: usize,
+}
+
+/// A PII tagging model. `tag` may be called from many threads at once; calls run in parallel
+/// on separate sessions, up to `max_sessions`.
+pub struct Model {
+    manifest: Manifest,
+    encoder: Encoder,
+    label_names: Vec<String>,
+    pii: Vec<bool>,
+    min_score: f32,
+    model_bytes: Vec<u8>,
+    max_sessions: usize,
+    has_token_types: bool,
+    pool: Mutex<Pool>,
+    freed: Condvar,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model").field("labels", &self.label_names).finish_non_exhaustive()
+    }
+}
+
+fn new_session(bytes: &[u8]) -> Result<Session> {
+    let err = |e: ort::Error| Error::Model(format!("cannot create session: {e}"));
+    let env = runtime::environment().ok_or_else(|| Error::Runtime("not loaded".into()))?;
+    let mut b = Session::builder(env)
+        .map_err(err)?
+        .with_intra_threads(1)
+        .map_err(|e| err(e.into()))?
+        .with_inter_threads(1)
+        .map_err(|e| err(e.into()))?
+        .with_parallel_execution(false)
+        .map_err(|e| err(e.into()))?
+        .with_optimization_level(GraphOptimizationLevel::All)
+        .map_err(|e| err(e.into()))?
+        .with_intra_op_spinning(false)
+        .map_err(|e| err(e.into()))?;
+    b.commit_from_memory(bytes).map_err(|e| Error::Model(format!("cannot load ONNX model: {e}")))
+}
+
+impl Model {
+    /// Load a model directory (see [`crate::manifest`]).
+    pub fn load(dir: &Path, opts: &Options) -> Result<Model> {
+        if !dir.is_dir() {
+            return Err(Error::io(
+                format!("model directory {}", dir.display()),
+                std::io::Error::new(std::io::ErrorKind::NotFound, "not found or not a directory"),
+            ));
+        }
+        if !(0.0..=1.0).contains(&opts.min_score) {
+            return Err(Error::InvalidArgument("min_score must be within 0..=1".into()));
+        }
+        let manifest = Manifest::read(dir)?;
+        let encoder = Encoder::from_file(&dir.join(TOKENIZER_FILE), manifest.max_length)?;
+        runtime::ensure(opts.ort_library.as_deref())?;
+        let file = opts.model_file.clone().unwrap_or_else(|| manifest.model_file.clone());
+        if file.is_empty() || file.contains('/') {
+            return Err(Error::InvalidArgument("model_file must be a plain file name".into()));
+        }
+        let path = dir.join(&file);
+        let model_bytes = std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let session = new_session(&model_bytes)?;
+        let has_token_types = check_signature(&session, &manifest, encoder.vocab_size())?;
+        let max_sessions = match opts.max_sessions {
+            0 => std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1),
+            n => n,
+        };
+        let model = Model {
+            label_names: manifest.labels.iter().map(|l| l.name.clone()).collect(),
+            pii: manifest.labels.iter().map(|l| l.pii).collect(),
+            min_score: opts.min_score,
+            manifest,
+            encoder,
+            model_bytes,
+            max_sessions,
+            has_token_types,
+            pool: Mutex::new(Pool { idle: vec![session], created: 1 }),
+            freed: Condvar::new(),
+        };
+        // A probe run catches a model whose output does not match the manifest at load time.
+        let probe = model.logits(&[model.encoder.cls_id() as i64, model.encoder.sep_id() as i64])?;
+        if probe.len() != 2 * model.manifest.num_tags() {
+            return Err(Error::Model(format!(
+                "model outputs {} values per token, manifest declares {} tags",
+                probe.len() / 2,
+                model.manifest.num_tags()
+            )));
+        }
+        Ok(model)
+    }
+
+    /// The manifest the model was loaded with.
+    pub fn manifest(&self) -> &Manifest {
+        &self.manifest
+    }
+
+    /// Label names in index order.
+    pub fn labels(&self) -> &[String] {
+        &self.label_names
+    }
+
+    /// The tokenizer bound to this model.
+    pub fn encoder(&self) -> &Encoder {
+        &self.encoder
+    }
+
+    /// Tag `text`; spans are byte ranges on whitespace word boundaries, sorted, non-overlapping.
+    pub fn tag(&self, text: &str) -> Result<Vec<Span>> {
+        let enc = self.encoder.encode(text)?;
+        if enc.ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let logits = self.piece_logits(&enc)?;
+        Ok(decode::decode(&enc, &logits, self.manifest.num_tags(), &self.pii, self.min_score))
+    }
+
+    /// Tag `text` and replace PII spans (and non-PII spans when `non_pii`) by `[LABEL]`.
+    pub fn redact(&self, text: &str, non_pii: bool) -> Result<String> {
+        let spans = self.tag(text)?;
+        Ok(decode::redact(text, &spans, &self.label_names, non_pii))
+    }
+
+    /// Logits for every word piece of `enc`, running overlapping windows when it is longer
+    /// than the model's maximum length.
+    pub fn piece_logits(&self, enc: &Encoded) -> Result<Vec<f32>> {
+        let tags = self.manifest.num_tags();
+        let mut out = vec![0.0f32; enc.ids.len() * tags];
+        let mut ids = Vec::with_capacity(enc.ids.len().min(self.encoder.max_length()) + 2);
+        for win in self.encoder.windows(enc.ids.len()) {
+            self.encoder.model_input(enc, win.input.clone(), &mut ids);
+            let lg = self.logits(&ids)?;
+            // Row 0 is [CLS]; piece i of the window is row i + 1.
+            let from = (win.owned.start - win.input.start + 1) * tags;
+            let len = win.owned.len() * tags;
+            out[win.owned.start * tags..win.owned.end * tags].copy_from_slice(&lg[from..from + len]);
+        }
+        Ok(out)
+    }
+
+    /// Raw model logits for one sequence of ids (with `[CLS]`/`[SEP]`): `ids.len() * tags` values.
+    pub fn logits(&self, ids: &[i64]) -> Result<Vec<f32>> {
+        let mut session = self.checkout()?;
+        let result = self.run(&mut session, ids);
+        self.checkin(session);
+        result
+    }
+
+    fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>> {
+        let n = ids.len();
+        let err = |e: ort::Error| Error::Model(format!("inference failed: {e}"));
+        let mask = vec![1i64; n];
+        let ids_t = TensorRef::from_array_view(([1usize, n], ids)).map_err(err)?;
+        let mask_t = TensorRef::from_array_view(([1usize, n], &mask[..])).map_err(err)?;
+        let types = vec![0i64; if self.has_token_types { n } else { 0 }];
+        let outputs = if self.has_token_types {
+            let types_t = TensorRef::from_array_view(([1usize, n], &types[..])).map_err(err)?;
+            session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t, "token_type_ids" => types_t])
+        } else {
+            session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
+        }
+        .map_err(err)?;
+        let (shape, data) = outputs["logits"].try_extract_tensor::<f32>().map_err(err)?;
+        let tags = self.manifest.num_tags();
+        if shape.len() != 3 || shape[0] != 1 || shape[1] as usize != n || data.len() != n * tags {
+            return Err(Error::Model(format!(
+                "logits have shape {:?}, expected [1, {n}, {tags}]",
+                &shape[..]
+            )));
+        }
+        Ok(data.to_vec())
+    }
+
+    fn checkout(&self) -> Result<Session> {
+        let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if let Some(s) = pool.idle.pop() {
+                return Ok(s);
+            }
+            if pool.created < self.max_sessions {
+                pool.created += 1;
+                drop(pool);
+                return new_session(&self.model_bytes).inspect_err(|_| {
+                    self.pool.lock().unwrap_or_else(|e| e.into_inner()).created -= 1;
+                });
+            }
+            pool = self.freed.wait(pool).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn checkin(&self, session: Session) {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner()).idle.push(session);
+        self.freed.notify_one();
+    }
+
+    /// Number of ONNX Runtime sessions created so far.
+    pub fn sessions(&self) -> usize {
+        self.pool.lock().unwrap_or_else(|e| e.into_inner()).created
+    }
+}
+
+/// Check the model's inputs and outputs against the contract; returns whether it takes
+/// `token_type_ids`.
+fn check_signature(session: &Session, manifest: &Manifest, vocab: usize) -> Result<bool> {
+    let names: Vec<&str> = session.inputs().iter().map(|i| i.name()).collect();
+    for needed in ["input_ids", "attention_mask"] {
+        if !names.contains(&needed) {
+            return Err(Error::Model(format!("model has no `{needed}` input")));
+        }
+    }
+    if let Some(extra) = names.iter().find(|n| !["input_ids", "attention_mask", "token_type_ids"].contains(n)) {
+        return Err(Error::Model(format!("model has an unexpected input `{extra}`")));
+    }
+    if !session.outputs().iter().any(|o| o.name() == "logits") {
+        return Err(Error::Model("model has no `logits` output".into()));
+    }
+    if manifest.vocab_size != 0 && manifest.vocab_size != vocab {
+        return Err(Error::Tokenizer(format!(
+            "tokenizer has {vocab} tokens but the model was trained with {}",
+            manifest.vocab_size
+        )));
+    }
+    Ok(names.contains(&"token_type_ids"))
+}

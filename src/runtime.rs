@@ -1,0 +1,138 @@
+//! Finding and loading the ONNX Runtime shared library once per process.
+//!
+//! Search order: the path given in the options, the `PII_ORT_LIBRARY` environment variable,
+//! then `libonnxruntime.so.1` beside the binary that holds this library (`libpii.so`, or the
+//! executable when linked statically). Telemetry is switched off before the runtime starts.
+
+use once_cell::sync::OnceCell;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+
+/// Environment variable naming the ONNX Runtime library to load.
+pub const ORT_LIBRARY_ENV: &str = "PII_ORT_LIBRARY";
+/// File name looked for beside the library.
+pub const ORT_LIBRARY_NAME: &str = "libonnxruntime.so.1";
+
+struct Runtime {
+    _env: ort::environment::Environment,
+    path: PathBuf,
+    version: String,
+}
+
+static RUNTIME: OnceCell<Runtime> = OnceCell::new();
+static INIT_LOCK: Mutex<()> = Mutex::new(());
+
+/// Candidate library paths in search order.
+fn candidates(explicit: Option<&Path>) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    if let Some(p) = explicit {
+        out.push(p.to_path_buf());
+        return out;
+    }
+    if let Some(p) = std::env::var_os(ORT_LIBRARY_ENV) {
+        if !p.is_empty() {
+            out.push(PathBuf::from(p));
+            return out;
+        }
+    }
+    if let Some(dir) = own_dir() {
+        out.push(dir.join(ORT_LIBRARY_NAME));
+    }
+    out
+}
+
+/// Directory of the binary that contains this code (`libpii.so` or the executable).
+fn own_dir() -> Option<PathBuf> {
+    // SAFETY: dladdr only reads loader tables; `info` is a plain out-struct.
+    unsafe {
+        let mut info: libc::Dl_info = std::mem::zeroed();
+        let addr = own_dir as *const libc::c_void;
+        if libc::dladdr(addr, &mut info) == 0 || info.dli_fname.is_null() {
+            return None;
+        }
+        let name = std::ffi::CStr::from_ptr(info.dli_fname).to_str().ok()?;
+        let mut p = PathBuf::from(name);
+        if p.is_relative() {
+            p = std::env::current_dir().ok()?.join(p);
+        }
+        let p = p.canonicalize().unwrap_or(p);
+        p.parent().map(Path::to_path_buf)
+    }
+}
+
+/// Load ONNX Runtime (once per process) and return its version string.
+///
+/// After the first success, later calls return the loaded runtime whatever path they name:
+/// a process holds one ONNX Runtime.
+pub fn ensure(explicit: Option<&Path>) -> Result<&'static str> {
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(&rt.version);
+    }
+    let _guard = INIT_LOCK.lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(rt) = RUNTIME.get() {
+        return Ok(&rt.version);
+    }
+    // ONNX Runtime writes a device id and telemetry state under ~/.cache unless this is set
+    // before it starts; a PII library must leave no traces.
+    std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
+    let cands = candidates(explicit);
+    if cands.is_empty() {
+        return Err(Error::Runtime(format!(
+            "no library to load: set options.ort_library or {ORT_LIBRARY_ENV}, or put {ORT_LIBRARY_NAME} beside libpii.so"
+        )));
+    }
+    let mut errors = Vec::new();
+    for path in &cands {
+        if !path.exists() {
+            errors.push(format!("{} does not exist", path.display()));
+            continue;
+        }
+        let path = path.canonicalize().unwrap_or_else(|_| path.clone());
+        let builder = match ort::init_from(&path) {
+            Ok(b) => b,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        let env = builder
+            .with_name("pii")
+            .with_telemetry(false)
+            .build()
+            .map_err(|e| Error::Runtime(format!("cannot create environment: {e}")))?;
+        let version = runtime_version();
+        let rt = RUNTIME.get_or_init(|| Runtime { _env: env, path, version });
+        return Ok(&rt.version);
+    }
+    Err(Error::Runtime(format!(
+        "cannot load the ONNX Runtime library (needs 1.{}+): {}",
+        ort::MINOR_VERSION,
+        errors.join("; ")
+    )))
+}
+
+fn runtime_version() -> String {
+    // "ORT Build Info: git-branch=rel-1.31.1, git-commit-id=..., ..."
+    let info = ort::info();
+    info.split(|c: char| c == ',' || c == ' ')
+        .find_map(|f| f.strip_prefix("git-branch=rel-"))
+        .map(str::to_string)
+        .unwrap_or_else(|| "unknown".to_string())
+}
+
+/// The process-wide ONNX Runtime environment, once loaded.
+pub(crate) fn environment() -> Option<&'static ort::environment::Environment> {
+    RUNTIME.get().map(|r| &r._env)
+}
+
+/// Version of the loaded ONNX Runtime, if loaded.
+pub fn version() -> Option<&'static str> {
+    RUNTIME.get().map(|r| r.version.as_str())
+}
+
+/// Path of the loaded ONNX Runtime library, if loaded.
+pub fn library_path() -> Option<&'static Path> {
+    RUNTIME.get().map(|r| r.path.as_path())
+}

@@ -1,0 +1,46 @@
+//! `pii-trainer`: generate STT training data, fine-tune, export ONNX, predict, evaluate.
+
+use clap::{Parser, Subcommand};
+
+mod bert;
+mod data;
+mod eval;
+mod export;
+mod generate;
+mod onnx;
+mod predict;
+mod train;
+
+#[derive(Parser)]
+#[command(name = "pii-trainer", version, about = "Train and evaluate the pii tagger model")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Write train/dev/held-out jsonl sets from the STT utterance generator.
+    Generate(generate::Args),
+    /// Fine-tune a BERT-family encoder as a token classifier (candle, CPU).
+    Train(train::Args),
+    /// Write a model directory (ONNX int8 + fp32, tokenizer, manifest) from a checkpoint.
+    Export(export::Args),
+    /// Write the tiny test fixture model used by the library's tests.
+    Fixture(export::FixtureArgs),
+    /// Tag a jsonl file with a model directory through the pii library.
+    Predict(predict::Args),
+    /// Score predictions against gold spans.
+    Eval(eval::Args),
+}
+
+fn main() -> anyhow::Result<()> {
+    match Cli::parse().cmd {
+        Cmd::Generate(a) => generate::run(a),
+        Cmd::Train(a) => train::run(a),
+        Cmd::Export(a) => export::run(a),
+        Cmd::Fixture(a) => export::run_fixture(a),
+        Cmd::Predict(a) => predict::run(a),
+        Cmd::Eval(a) => eval::run(a),
+    }
+}
