@@ -200,6 +200,12 @@ impl Model {
         .map_err(err)?;
         let (shape, data) = outputs["logits"].try_extract_tensor::<f32>().map_err(err)?;
         let tags = self.manifest.num_tags();
+        if shape.len() == 3 && shape[2] as usize != tags {
+            return Err(Error::Model(format!(
+                "model outputs {} tags per token but the manifest's labels make {tags}",
+                shape[2]
+            )));
+        }
         if shape.len() != 3 || shape[0] != 1 || shape[1] as usize != n || data.len() != n * tags {
             return Err(Error::Model(format!(
                 "logits have shape {:?}, expected [1, {n}, {tags}]",

@@ -102,7 +102,7 @@ pub fn ensure(explicit: Option<&Path>) -> Result<&'static str> {
             .with_telemetry(false)
             .build()
             .map_err(|e| Error::Runtime(format!("cannot create environment: {e}")))?;
-        let version = runtime_version();
+        let version = runtime_version(&path);
         let rt = RUNTIME.get_or_init(|| Runtime { _env: env, path, version });
         return Ok(&rt.version);
     }
@@ -113,13 +113,35 @@ pub fn ensure(explicit: Option<&Path>) -> Result<&'static str> {
     )))
 }
 
-fn runtime_version() -> String {
-    // "ORT Build Info: git-branch=rel-1.31.1, git-commit-id=..., ..."
-    let info = ort::info();
-    info.split(|c: char| c == ',' || c == ' ')
-        .find_map(|f| f.strip_prefix("git-branch=rel-"))
-        .map(str::to_string)
-        .unwrap_or_else(|| "unknown".to_string())
+/// The version string of the ONNX Runtime library at `path` (already loaded by ort).
+fn runtime_version(path: &Path) -> String {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
+        return "unknown".into();
+    };
+    // SAFETY: RTLD_NOLOAD only returns a handle to a library that is already mapped (ort loaded
+    // it); OrtGetApiBase and GetVersionString have the C signatures declared in ort-sys.
+    unsafe {
+        let h = libc::dlopen(c.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD);
+        if h.is_null() {
+            return "unknown".into();
+        }
+        let sym = libc::dlsym(h, c"OrtGetApiBase".as_ptr());
+        let v = if sym.is_null() {
+            "unknown".to_string()
+        } else {
+            let get: unsafe extern "C" fn() -> *const ort::sys::OrtApiBase = std::mem::transmute(sym);
+            let base = get();
+            if base.is_null() {
+                "unknown".to_string()
+            } else {
+                let s = ((*base).GetVersionString)();
+                std::ffi::CStr::from_ptr(s).to_string_lossy().into_owned()
+            }
+        };
+        libc::dlclose(h);
+        v
+    }
 }
 
 /// The process-wide ONNX Runtime environment, once loaded.

@@ -1,0 +1,156 @@
+//! The safe Rust API on the fixture model: exact spans, windows, threads, redaction.
+
+mod common;
+use common::*;
+
+fn find(text: &str, needle: &str) -> (usize, usize) {
+    let s = text.find(needle).expect("needle in text");
+    (s, s + needle.len())
+}
+
+#[test]
+fn known_inputs_give_exact_word_spans() {
+    let m = fixture();
+    let text = "my number is nine eight seven and my name is priya sharma from delhi";
+    let spans = m.tag(text).unwrap();
+    let got: Vec<((usize, usize), &str, bool)> =
+        spans.iter().map(|s| ((s.start, s.end), m.labels()[s.label].as_str(), s.pii)).collect();
+    assert_eq!(
+        got,
+        vec![
+            (find(text, "nine eight seven"), "PHONE", true),
+            (find(text, "priya sharma"), "PERSON_NAME", true),
+            (find(text, "delhi"), "CITY", false),
+        ]
+    );
+    assert!(spans.iter().all(|s| s.score > 0.5 && s.score <= 1.0));
+}
+
+#[test]
+fn offsets_are_bytes_on_word_boundaries_with_non_ascii() {
+    let m = fixture();
+    // Multi-byte characters before the spans shift byte offsets away from char offsets.
+    let text = "  namasté   josé   call  9876 543 210\tthen rahul ";
+    let spans = m.tag(text).unwrap();
+    let got = spans_text(&m, text, &spans);
+    assert_eq!(got, vec![("9876 543 210", "PHONE".to_string()), ("rahul", "PERSON_NAME".to_string())]);
+    for s in &spans {
+        assert!(s.start == 0 || text[..s.start].ends_with(char::is_whitespace));
+        assert!(s.end == text.len() || text[s.end..].starts_with(char::is_whitespace));
+    }
+}
+
+#[test]
+fn empty_and_blank_text_have_no_spans() {
+    let m = fixture();
+    assert!(m.tag("").unwrap().is_empty());
+    assert!(m.tag(" \t\n  ").unwrap().is_empty());
+    assert!(m.tag("hello there how are you").unwrap().is_empty());
+}
+
+#[test]
+fn long_input_is_windowed_not_truncated() {
+    let m = fixture();
+    assert!(m.manifest().max_length <= 32, "fixture must be short to exercise windows");
+    let unit = "ok so my number is nine eight seven six and i live in mumbai thanks ";
+    let text = unit.repeat(40);
+    let spans = m.tag(&text).unwrap();
+    let per = spans_text(&m, unit, &m.tag(unit).unwrap());
+    assert_eq!(per.len(), 2);
+    assert_eq!(spans.len(), 2 * 40, "every repetition is tagged, including past the first window");
+    for (i, s) in spans.iter().enumerate() {
+        let base = (i / 2) * unit.len();
+        let want = if i % 2 == 0 { find(unit, "nine eight seven six") } else { find(unit, "mumbai") };
+        assert_eq!((s.start - base, s.end - base), want, "span {i}");
+    }
+}
+
+#[test]
+fn redaction_replaces_pii_and_keeps_non_pii() {
+    let m = fixture();
+    let text = "this is john smith from delhi my number is two double three";
+    assert_eq!(m.redact(text, false).unwrap(), "this is [PERSON_NAME] from delhi my number is [PHONE]");
+    assert_eq!(m.redact(text, true).unwrap(), "this is [PERSON_NAME] from [CITY] my number is [PHONE]");
+}
+
+#[test]
+fn threads_agree_with_single_thread() {
+    let m = fixture();
+    let texts: Vec<String> = (0..24)
+        .map(|i| format!("uh call me on {} {} nine and ask for priya in delhi round {i}", ["one", "two", "oh"][i % 3], i))
+        .collect();
+    let want: Vec<_> = texts.iter().map(|t| m.tag(t).unwrap()).collect();
+    std::thread::scope(|s| {
+        let hs: Vec<_> = (0..4)
+            .map(|k| {
+                let (m, texts, want) = (&m, &texts, &want);
+                s.spawn(move || {
+                    for round in 0..5 {
+                        for (i, t) in texts.iter().enumerate() {
+                            if (i + k + round) % 2 == 0 {
+                                assert_eq!(m.tag(t).unwrap(), want[i]);
+                            }
+                        }
+                    }
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+    assert!(m.sessions() >= 1);
+}
+
+#[test]
+fn missing_model_dir_is_a_clear_error() {
+    let err = pii::Model::load(std::path::Path::new("/nonexistent/pii-model"), &options()).unwrap_err();
+    assert!(matches!(err, pii::Error::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("/nonexistent/pii-model"), "{err}");
+}
+
+#[test]
+fn broken_model_directories_are_rejected() {
+    let src = fixture_dir();
+    // Empty directory: no manifest.
+    let empty = tempfile::tempdir().unwrap();
+    let e = pii::Model::load(empty.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Io { .. }), "{e:?}");
+
+    let copy = |skip: &str| {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["pii_model.json", "tokenizer.json", "model.onnx"] {
+            if f != skip {
+                std::fs::copy(src.join(f), d.path().join(f)).unwrap();
+            }
+        }
+        d
+    };
+    // Truncated ONNX file.
+    let d = copy("model.onnx");
+    let bytes = std::fs::read(src.join("model.onnx")).unwrap();
+    std::fs::write(d.path().join("model.onnx"), &bytes[..bytes.len() / 3]).unwrap();
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Model(_)), "{e:?}");
+
+    // Manifest with a different label count than the model's output.
+    let d = copy("");
+    let mut man = pii::manifest::Manifest::read(d.path()).unwrap();
+    man.labels.pop();
+    man.write(d.path()).unwrap();
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Model(_)), "{e:?}");
+    assert!(e.to_string().contains("tags"), "{e}");
+
+    // Missing tokenizer.
+    let d = copy("tokenizer.json");
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Io { .. }), "{e:?}");
+    assert!(e.to_string().contains("tokenizer.json"), "{e}");
+
+    // Garbage manifest.
+    let d = copy("");
+    std::fs::write(d.path().join("pii_model.json"), "{\"format\": 1, \"labels\": 3}").unwrap();
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Manifest(_)), "{e:?}");
+}
