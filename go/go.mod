@@ -1,0 +1,3 @@
+module github.com/pii-project/pii/go
+
+go 1.22

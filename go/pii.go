@@ -1,0 +1,276 @@
+// Package pii tags personal data in speech-to-text transcripts with libpii (cgo).
+//
+//	m, err := pii.Load("data/model", nil)
+//	if err != nil { ... }
+//	defer m.Close()
+//	text := "my number is nine eight seven"
+//	spans, err := m.Tag(text)
+//	for _, s := range spans {
+//		fmt.Println(s.Label, text[s.Start:s.End])
+//	}
+//	red, err := m.Redact(text, false) // "my number is [PHONE]"
+//
+// A Model may be used from many goroutines at once; calls run in parallel on separate
+// ONNX Runtime sessions. Close waits for calls in flight, and later calls return ErrClosed.
+//
+// Errors come back through a per-call pii_error out-parameter (no thread-local state), so no
+// runtime.LockOSThread is needed.
+//
+// Linking: libpii.so is found in ../target/release (build it with
+// `cargo build -p pii --release`); the binary gets an rpath to that directory. libpii finds
+// ONNX Runtime as libonnxruntime.so.1 beside libpii.so, through the PII_ORT_LIBRARY
+// environment variable, or through Options.ORTLibrary.
+package pii
+
+/*
+#cgo CFLAGS: -I${SRCDIR}/../include
+#cgo LDFLAGS: -L${SRCDIR}/../target/release -lpii -Wl,-rpath,${SRCDIR}/../target/release
+#include <stdlib.h>
+#include "pii.h"
+*/
+import "C"
+
+import (
+	"errors"
+	"io"
+	"math"
+	"runtime"
+	"sync"
+	"unsafe"
+)
+
+// Status is the status code of a failed call (pii_status in pii.h).
+type Status int
+
+// Status codes, as in pii.h.
+const (
+	StatusOK              Status = C.PII_OK
+	StatusNullArgument    Status = C.PII_ERR_NULL_ARGUMENT
+	StatusInvalidUTF8     Status = C.PII_ERR_INVALID_UTF8
+	StatusBufferTooSmall  Status = C.PII_ERR_BUFFER_TOO_SMALL
+	StatusIO              Status = C.PII_ERR_IO
+	StatusManifest        Status = C.PII_ERR_MANIFEST
+	StatusTokenizer       Status = C.PII_ERR_TOKENIZER
+	StatusRuntime         Status = C.PII_ERR_RUNTIME
+	StatusModel           Status = C.PII_ERR_MODEL
+	StatusInvalidArgument Status = C.PII_ERR_INVALID_ARGUMENT
+	StatusInternal        Status = C.PII_ERR_INTERNAL
+)
+
+// String is the library's short description of the status, e.g. "invalid UTF-8".
+func (s Status) String() string {
+	return C.GoString(C.pii_status_str(C.int32_t(s)))
+}
+
+// Error is a failed library call: its status and the library's message (which never
+// contains transcript text).
+type Error struct {
+	Status  Status
+	Message string
+}
+
+func (e *Error) Error() string {
+	return "pii: " + e.Message
+}
+
+// ErrClosed is returned by calls on a closed Model.
+var ErrClosed = errors.New("pii: model is closed")
+
+func newError(st C.enum_pii_status, cerr *C.pii_error) error {
+	msg := C.GoString(&cerr.message[0])
+	if msg == "" {
+		msg = Status(st).String()
+	}
+	return &Error{Status: Status(st), Message: msg}
+}
+
+// Options for Load. The zero value (or a nil *Options) gives the defaults.
+type Options struct {
+	// ORTLibrary is the path of libonnxruntime.so; empty searches PII_ORT_LIBRARY, then
+	// libonnxruntime.so.1 beside libpii.so. A process loads ONNX Runtime once.
+	ORTLibrary string
+	// MinScore drops spans whose score is below it (0..1); 0 keeps every span.
+	MinScore float32
+	// MaxSessions bounds the concurrent ONNX Runtime sessions (one thread each); 0 = one per CPU.
+	MaxSessions int
+	// ModelFile is the ONNX file inside the model directory; empty uses the manifest's.
+	ModelFile string
+}
+
+// Span is a tagged span: byte offsets into the tagged string, so text[s.Start:s.End] is
+// the span's text.
+type Span struct {
+	Start, End int
+	Label      string
+	Score      float32 // mean probability of the label over the span's words, 0..1
+	PII        bool    // whether the label is personal data
+}
+
+// Model is a loaded model. It is safe for concurrent use. Close releases it; a finalizer
+// also releases a Model that becomes unreachable without Close, but call Close: the model
+// holds native memory the Go garbage collector does not see.
+type Model struct {
+	mu     sync.RWMutex // held for reading by calls, for writing by Close
+	m      *C.pii_model
+	labels []string
+	pii    []bool
+}
+
+var _ io.Closer = (*Model)(nil)
+
+// Load loads the model directory dir. opts may be nil.
+func Load(dir string, opts *Options) (*Model, error) {
+	copts := C.pii_default_options()
+	if opts != nil {
+		if opts.ORTLibrary != "" {
+			p := C.CString(opts.ORTLibrary)
+			defer C.free(unsafe.Pointer(p))
+			copts.ort_library = p
+		}
+		if opts.ModelFile != "" {
+			p := C.CString(opts.ModelFile)
+			defer C.free(unsafe.Pointer(p))
+			copts.model_file = p
+		}
+		if opts.MaxSessions < 0 || uint64(opts.MaxSessions) > math.MaxUint32 {
+			return nil, &Error{Status: StatusInvalidArgument, Message: "invalid argument: MaxSessions out of range"}
+		}
+		copts.min_score = C.float(opts.MinScore)
+		copts.max_sessions = C.uint32_t(opts.MaxSessions)
+	}
+	cdir := C.CString(dir)
+	defer C.free(unsafe.Pointer(cdir))
+
+	var cm *C.pii_model
+	var cerr C.pii_error
+	if st := C.pii_load(cdir, &copts, &cm, &cerr); st != C.PII_OK {
+		return nil, newError(st, &cerr)
+	}
+	n := int(C.pii_label_count(cm))
+	m := &Model{m: cm, labels: make([]string, n), pii: make([]bool, n)}
+	for i := 0; i < n; i++ {
+		m.labels[i] = C.GoString(C.pii_label_name(cm, C.uint32_t(i)))
+		m.pii[i] = bool(C.pii_label_is_pii(cm, C.uint32_t(i)))
+	}
+	runtime.SetFinalizer(m, (*Model).Close)
+	return m, nil
+}
+
+// textArg points C at the bytes of a Go string without copying. The cgo rules allow it:
+// string data holds no Go pointers, and C does not keep the pointer after the call returns
+// (the caller keeps text alive with runtime.KeepAlive).
+func textArg(text string) (*C.char, C.size_t) {
+	if len(text) == 0 {
+		return nil, 0
+	}
+	return (*C.char)(unsafe.Pointer(unsafe.StringData(text))), C.size_t(len(text))
+}
+
+// Tag returns the spans of text, in text order.
+func (m *Model) Tag(text string) ([]Span, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.m == nil {
+		return nil, ErrClosed
+	}
+	ptr, n := textArg(text)
+	var cerr C.pii_error
+	var count C.size_t
+	// Go memory without Go pointers, written by C only during the call.
+	buf := make([]C.pii_span, 8)
+	var st C.enum_pii_status
+	for {
+		st = C.pii_tag(m.m, ptr, n, &buf[0], C.size_t(len(buf)), &count, &cerr)
+		if st != C.PII_ERR_BUFFER_TOO_SMALL {
+			break
+		}
+		buf = make([]C.pii_span, int(count)) // count is the number needed
+	}
+	runtime.KeepAlive(text)
+	if st != C.PII_OK {
+		return nil, newError(st, &cerr)
+	}
+	spans := make([]Span, int(count))
+	for i := range spans {
+		s := &buf[i]
+		label := ""
+		if int(s.label) < len(m.labels) {
+			label = m.labels[s.label]
+		}
+		spans[i] = Span{Start: int(s.start), End: int(s.end), Label: label, Score: float32(s.score), PII: bool(s.is_pii)}
+	}
+	return spans, nil
+}
+
+// Redact returns text with each PII span replaced by "[LABEL]"; with nonPII, non-PII spans
+// (CITY, LOCATION) are replaced too.
+func (m *Model) Redact(text string, nonPII bool) (string, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.m == nil {
+		return "", ErrClosed
+	}
+	ptr, n := textArg(text)
+	var flags C.uint32_t
+	if nonPII {
+		flags = C.PII_REDACT_NON_PII
+	}
+	var cerr C.pii_error
+	var outLen C.size_t
+	buf := make([]byte, len(text)+32)
+	var st C.enum_pii_status
+	for {
+		st = C.pii_redact(m.m, ptr, n, flags, (*C.char)(unsafe.Pointer(&buf[0])), C.size_t(len(buf)), &outLen, &cerr)
+		if st != C.PII_ERR_BUFFER_TOO_SMALL {
+			break
+		}
+		buf = make([]byte, int(outLen)) // outLen is the capacity needed, NUL included
+	}
+	runtime.KeepAlive(text)
+	if st != C.PII_OK {
+		return "", newError(st, &cerr)
+	}
+	return string(buf[:int(outLen)]), nil
+}
+
+// Labels returns the model's label names in index order (a copy).
+func (m *Model) Labels() []string {
+	return append([]string(nil), m.labels...)
+}
+
+// IsPII reports whether the label named label is personal data.
+func (m *Model) IsPII(label string) bool {
+	for i, l := range m.labels {
+		if l == label {
+			return m.pii[i]
+		}
+	}
+	return false
+}
+
+// Close releases the model. It waits for calls in flight; later calls return ErrClosed.
+// Closing twice is safe and returns nil.
+func (m *Model) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.m != nil {
+		C.pii_free(m.m)
+		m.m = nil
+		runtime.SetFinalizer(m, nil)
+	}
+	return nil
+}
+
+// Version is the library version, "MAJOR.MINOR.PATCH".
+func Version() string {
+	return C.GoString(C.pii_version())
+}
+
+// ONNXRuntimeVersion is the version of the loaded ONNX Runtime, or "" before the first Load.
+func ONNXRuntimeVersion() string {
+	v := C.pii_onnxruntime_version()
+	if v == nil {
+		return ""
+	}
+	return C.GoString(v)
+}
