@@ -26,7 +26,7 @@ make -s -C examples/c build/latency
 # The L6 fp32 baseline model: MiniLM-L6 with a token-classification head (one training step;
 # the head's values do not change the cost).
 if [ ! -f "$work/l6/model.fp32.onnx" ]; then
-  target/release/pii-trainer train --init .deps/minilm --out "$work/l6-ckpt" --limit 16 --max-steps 1 --epochs 1 >/dev/null
+  target/release/pii-trainer train --init .deps/minilm --out "$work/l6-ckpt" --dev data/dev.jsonl --dev-limit 16 --limit 16 --max-steps 1 --epochs 1 >/dev/null
   target/release/pii-trainer export --checkpoint "$work/l6-ckpt" --out "$work/l6" --fp32-only >/dev/null
 fi
 echo "== libpii (C latency program, data/model)"

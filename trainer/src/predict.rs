@@ -104,3 +104,43 @@ pub fn run(args: Args) -> Result<()> {
     );
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::Entity;
+    use std::collections::HashMap;
+
+    fn repo(p: &str) -> PathBuf {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(p)
+    }
+
+    fn predict_all(dir: &std::path::Path, file: &str, examples: &[crate::data::Example]) -> HashMap<String, Vec<Entity>> {
+        let m = load_model(dir, 0.0, Some(file.to_string()), None).unwrap();
+        examples
+            .iter()
+            .map(|ex| {
+                let spans = predict_text(&m, &ex.text).unwrap();
+                let es = spans.into_iter().map(|s| Entity { start: s.start, end: s.end, label: s.label }).collect();
+                (ex.id.clone(), es)
+            })
+            .collect()
+    }
+
+    /// The shipped int8 model scores within 0.5 F1 points of its fp32 export on dev, and meets
+    /// the PII precision/F1 bar there.
+    #[test]
+    fn shipped_int8_matches_fp32_on_dev() {
+        let dir = repo("data/model");
+        if !dir.join(pii::manifest::MODEL_FP32_FILE).exists() {
+            panic!("data/model has no fp32 model to compare with");
+        }
+        let dev = crate::data::read_jsonl(&repo("data/dev.jsonl")).unwrap();
+        let q = crate::eval::score(&dev, &predict_all(&dir, pii::manifest::MODEL_FILE, &dev));
+        let f = crate::eval::score(&dev, &predict_all(&dir, pii::manifest::MODEL_FP32_FILE, &dev));
+        eprintln!("dev micro F1 int8 {:.4} fp32 {:.4}; PII P {:.4} F1 {:.4}", q.micro.f1, f.micro.f1, q.pii.precision, q.pii.f1);
+        assert!((q.micro.f1 - f.micro.f1).abs() <= 0.005, "int8 {} vs fp32 {}", q.micro.f1, f.micro.f1);
+        assert!(q.pii.precision >= 0.97, "PII precision {}", q.pii.precision);
+        assert!(q.pii.f1 >= 0.95, "PII F1 {}", q.pii.f1);
+    }
+}

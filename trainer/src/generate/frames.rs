@@ -23,8 +23,7 @@ pub struct Bank {
 }
 
 impl Bank {
-    /// Every frame string of the bank (for the disjointness test).
-    #[cfg(test)]
+    /// Every frame string of the bank (disjointness test, distractor filtering).
     pub fn all(&self) -> Vec<&'static str> {
         [
             self.intros,

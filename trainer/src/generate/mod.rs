@@ -140,8 +140,21 @@ impl Utt {
     }
 
     fn filler(&mut self, rng: &mut R) {
+        if self.side == Side::Train && rng.gen_bool(0.35) {
+            self.distractors(rng, 1);
+            return;
+        }
         let f = fillers(self.side).choose(rng).unwrap();
         self.plain(f);
+    }
+
+    /// `n` ordinary non-entity words (train side only).
+    fn distractors(&mut self, rng: &mut R, n: usize) {
+        let pool = distractors();
+        for _ in 0..n {
+            let w = pool[rng.gen_range(0..pool.len())];
+            self.plain(w);
+        }
     }
 
     fn finish(self, id: String) -> Example {
@@ -172,6 +185,27 @@ impl Utt {
         entities.sort_by_key(|e| e.start);
         Example { id, text, entities }
     }
+}
+
+/// The distractor words minus every word that occurs in a held-out frame, so that the
+/// held-out set's phrasing stays unseen.
+fn distractors() -> &'static [&'static str] {
+    static POOL: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    POOL.get_or_init(|| {
+        let held: std::collections::HashSet<&str> = frames::HELDOUT
+            .all()
+            .into_iter()
+            .chain(lex::FILLERS_HO.iter().copied())
+            .flat_map(|f| f.split(|c: char| !c.is_alphanumeric()))
+            .filter(|w| !w.is_empty())
+            .collect();
+        let mut seen = std::collections::HashSet::new();
+        lex::DISTRACTORS
+            .iter()
+            .copied()
+            .filter(|d| d.split_whitespace().all(|w| !held.contains(w)) && seen.insert(*d))
+            .collect()
+    })
 }
 
 fn label_of(slot: &str) -> Option<&'static str> {
@@ -442,6 +476,10 @@ fn utterance(rng: &mut R, side: Side, id: String) -> Example {
                 u.filler(rng);
             }
         }
+        if side == Side::Train && rng.gen_bool(0.3) {
+            let n = rng.gen_range(1..=5);
+            u.distractors(rng, n);
+        }
         let intent = pick_intent(rng, no_entity);
         let frame = frames_for(b, intent).choose(rng).unwrap();
         if rng.gen_bool(0.2) {
@@ -643,6 +681,23 @@ mod tests {
             assert_eq!(b, e.text.len());
         }
         assert!(found, "no accented name generated");
+    }
+
+    #[test]
+    fn generate_distractors_avoid_heldout_words() {
+        let pool = distractors();
+        assert!(pool.len() > 300, "pool {}", pool.len());
+        for f in frames::HELDOUT.all().iter().chain(lex::FILLERS_HO) {
+            for w in f.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
+                assert!(pool.iter().all(|d| !d.split_whitespace().any(|x| x == w)), "{w}");
+            }
+        }
+        // They do reach the train side, and never the held-out side.
+        let train = generate_set(Side::Train, 5, 1, 200, "t");
+        let ho = generate_set(Side::Heldout, 5, 3, 200, "h");
+        let count = |exs: &[Example]| exs.iter().filter(|e| e.text.split(' ').any(|w| w == "warranty" || w == "samasya" || w == "kaafi")).count();
+        assert!(count(&train) > 0);
+        assert_eq!(count(&ho), 0);
     }
 
     #[test]
