@@ -1,0 +1,101 @@
+//! Arbitrary bytes through `pii_tag` and `pii_redact` on the fixture model: never a crash,
+//! and on success the spans are sorted, non-overlapping, in bounds and on char boundaries.
+
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use pii::ffi::*;
+use std::ffi::{c_char, CString};
+use std::sync::OnceLock;
+
+mod common;
+
+struct Shared(*mut pii_model);
+unsafe impl Send for Shared {}
+unsafe impl Sync for Shared {}
+
+fn model() -> *const pii_model {
+    static M: OnceLock<Shared> = OnceLock::new();
+    M.get_or_init(|| {
+        let dir = CString::new(common::fixture_dir().to_str().unwrap()).unwrap();
+        let ort = CString::new(common::ort_library().to_str().unwrap()).unwrap();
+        let mut o = pii_default_options();
+        o.ort_library = ort.as_ptr();
+        o.max_sessions = 1;
+        let mut m = std::ptr::null_mut();
+        let st = unsafe { pii_load(dir.as_ptr(), &o, &mut m, std::ptr::null_mut()) };
+        assert_eq!(st, pii_status::PII_OK, "fixture model loads (set PII_ORT_LIBRARY?)");
+        Shared(m)
+    })
+    .0
+}
+
+fn new_err() -> pii_error {
+    pii_error { status: pii_status::PII_OK, message: [0; PII_ERROR_MESSAGE_SIZE] }
+}
+
+fn check_message(e: &pii_error) {
+    let msg: Vec<u8> = e.message.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
+    assert!(!msg.is_empty(), "failure without a message");
+    assert!(std::str::from_utf8(&msg).is_ok(), "message is not UTF-8");
+}
+
+fuzz_target!(|data: &[u8]| {
+    let m = model();
+    let text = std::str::from_utf8(data);
+    let ptr = data.as_ptr() as *const c_char;
+
+    // Tag with room for every span (at most one per word).
+    let cap = data.len() / 2 + 1;
+    let mut spans = vec![pii_span { start: 0, end: 0, label: 0, score: 0.0, is_pii: false }; cap];
+    let mut n = usize::MAX;
+    let mut e = new_err();
+    let st = unsafe { pii_tag(m, ptr, data.len(), spans.as_mut_ptr(), cap, &mut n, &mut e) };
+    match text {
+        Ok(s) => {
+            assert_eq!(st, pii_status::PII_OK, "valid UTF-8 must tag");
+            assert!(n <= cap);
+            let mut prev = 0;
+            for sp in &spans[..n] {
+                assert!(sp.start < sp.end && sp.end <= data.len(), "span in bounds");
+                assert!(sp.start >= prev, "sorted, non-overlapping");
+                prev = sp.end;
+                assert!(s.is_char_boundary(sp.start) && s.is_char_boundary(sp.end), "char boundaries");
+                assert!((sp.label as usize) < unsafe { pii_label_count(m) });
+                assert!((0.0..=1.0).contains(&sp.score));
+                assert_eq!(sp.is_pii, unsafe { pii_label_is_pii(m, sp.label) });
+            }
+            // Too small by one: the needed count, no span written.
+            if n > 0 {
+                let mut small = vec![pii_span { start: 9, end: 9, label: 9, score: 9.0, is_pii: false }; n - 1];
+                let mut n2 = 0;
+                let st2 = unsafe { pii_tag(m, ptr, data.len(), small.as_mut_ptr(), n - 1, &mut n2, std::ptr::null_mut()) };
+                assert_eq!((st2, n2), (pii_status::PII_ERR_BUFFER_TOO_SMALL, n));
+                assert!(small.iter().all(|x| x.start == 9));
+            }
+        }
+        Err(_) => {
+            assert_eq!(st, pii_status::PII_ERR_INVALID_UTF8);
+            assert_eq!(n, usize::MAX, "count untouched on failure");
+            check_message(&e);
+        }
+    }
+
+    // Redact: size query, then into an exact buffer.
+    let flags = data.first().map_or(0, |b| (b & 1) as u32);
+    let mut need = 0;
+    let st = unsafe { pii_redact(m, ptr, data.len(), flags, std::ptr::null_mut(), 0, &mut need, &mut e) };
+    if text.is_err() {
+        assert_eq!(st, pii_status::PII_ERR_INVALID_UTF8);
+        return;
+    }
+    assert_eq!(st, pii_status::PII_ERR_BUFFER_TOO_SMALL, "cap 0 is always too small");
+    let mut out = vec![0x55 as c_char; need];
+    let mut len = 0;
+    let st = unsafe { pii_redact(m, ptr, data.len(), flags, out.as_mut_ptr(), need, &mut len, &mut e) };
+    assert_eq!(st, pii_status::PII_OK);
+    assert_eq!(len + 1, need);
+    assert_eq!(out[len], 0);
+    let red: Vec<u8> = out[..len].iter().map(|&c| c as u8).collect();
+    assert!(std::str::from_utf8(&red).is_ok(), "redacted text is UTF-8");
+});
