@@ -20,7 +20,9 @@
  *
  * Threads: a pii_model may be used from many threads at once; concurrent pii_tag and
  * pii_redact calls run in parallel (one ONNX Runtime session per call, each on one thread).
- * pii_free must not race with other calls on the same model.
+ * pii_free must not race with other calls on the same model. The first successful pii_load
+ * sets ORT_DISABLE_TELEMETRY=1 in the process environment (once, before ONNX Runtime starts):
+ * do not let it race with the host changing its own environment on another thread.
  *
  * Ownership: pii_load allocates the model, pii_free releases it (NULL is a no-op). Strings
  * returned by pii_label_name, pii_status_str and the version functions are static for the

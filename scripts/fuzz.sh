@@ -24,7 +24,7 @@ targets=(${PII_FUZZ_TARGETS:-tag manifest})
 export RUSTC_BOOTSTRAP=1
 export PII_ORT_LIBRARY="${PII_ORT_LIBRARY:-$PWD/.deps/onnxruntime/libonnxruntime.so.1}"
 [ -e "$PII_ORT_LIBRARY" ] || { echo "ONNX Runtime not found at $PII_ORT_LIBRARY: run scripts/setup.sh" >&2; exit 1; }
-command -v cargo-fuzz >/dev/null || { echo "cargo-fuzz missing: cargo install cargo-fuzz --locked" >&2; exit 1; }
+command -v cargo-fuzz >/dev/null || { echo "fuzz: installing cargo-fuzz from crates.io"; cargo install cargo-fuzz --locked --version 0.13.2; }
 
 nice -n 19 cargo fuzz build
 mkdir -p fuzz/target/logs

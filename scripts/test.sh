@@ -9,4 +9,6 @@ echo "== cargo test (workspace)"
 cargo test --workspace
 echo "== C, C++ and Go callers"
 ./scripts/test-callers.sh
+echo "== fuzz smoke (libFuzzer, ~20 s per target)"
+./scripts/fuzz.sh --smoke
 echo "== all tests passed"

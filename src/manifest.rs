@@ -105,8 +105,13 @@ impl Manifest {
 
     /// Parse and validate manifest JSON.
     pub fn from_json(s: &str) -> Result<Self> {
-        let m: Manifest = serde_json::from_str(s)
-            .map_err(|e| Error::Manifest(format!("invalid JSON at line {} column {}", e.line(), e.column())))?;
+        let m: Manifest = serde_json::from_str(s).map_err(|e| {
+            let what = match e.classify() {
+                serde_json::error::Category::Data => "missing or mistyped field",
+                _ => "invalid JSON",
+            };
+            Error::Manifest(format!("{what} at line {} column {}", e.line(), e.column()))
+        })?;
         m.validate()?;
         Ok(m)
     }
@@ -114,9 +119,10 @@ impl Manifest {
     /// Read and validate `dir/pii_model.json`.
     pub fn read(dir: &Path) -> Result<Self> {
         let path = dir.join(MANIFEST_FILE);
-        let s = std::fs::read_to_string(&path)
-            .map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
-        Self::from_json(&s)
+        let bytes = std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        let s = std::str::from_utf8(&bytes)
+            .map_err(|e| Error::Manifest(format!("not UTF-8 (byte {})", e.valid_up_to())))?;
+        Self::from_json(s)
     }
 
     /// Write `dir/pii_model.json` (pretty JSON).

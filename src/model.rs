@@ -186,7 +186,8 @@ impl Model {
 
     fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>> {
         let n = ids.len();
-        let err = |e: ort::Error| Error::Model(format!("inference failed: {e}"));
+        // ONNX Runtime's message may quote values derived from the text; keep only its code.
+        let err = |e: ort::Error| Error::Model(format!("inference failed (ONNX Runtime error {:?})", e.code()));
         let mask = vec![1i64; n];
         let ids_t = TensorRef::from_array_view(([1usize, n], ids)).map_err(err)?;
         let mask_t = TensorRef::from_array_view(([1usize, n], &mask[..])).map_err(err)?;

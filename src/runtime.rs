@@ -100,6 +100,9 @@ pub fn ensure(explicit: Option<&Path>) -> Result<&'static str> {
         let env = builder
             .with_name("pii")
             .with_telemetry(false)
+            // ONNX Runtime's own log lines can carry values derived from the input (token ids in
+            // a failed Gather, say) and would land on the host's stderr: drop them.
+            .with_logger(std::sync::Arc::new(|_, _, _, _, _| {}))
             .build()
             .map_err(|e| Error::Runtime(format!("cannot create environment: {e}")))?;
         let version = runtime_version(&path);

@@ -595,7 +595,7 @@ fn bad_input_table() {
         std::fs::write(d.path().join("pii_model.json"), "{\"format\": 1, \"labels\": 3}").unwrap();
         load_case(d.path(), |_| {})
     }));
-    cases.push(case("load: manifest not UTF-8", PII_ERR_IO, || {
+    cases.push(case("load: manifest not UTF-8", PII_ERR_MANIFEST, || {
         let d = fixture_copy();
         std::fs::write(d.path().join("pii_model.json"), b"{\"format\": 1, \xff}").unwrap();
         load_case(d.path(), |_| {})

@@ -127,20 +127,20 @@ mod tests {
             .collect()
     }
 
-    /// The shipped int8 model scores within 0.5 F1 points of its fp32 export on dev, and meets
-    /// the PII precision/F1 bar there.
+    /// The shipped int8 model meets the PII bar on dev; when its fp32 export sits beside it
+    /// (export writes it; the repository ships only int8), int8 is within 0.5 F1 points of it.
     #[test]
-    fn shipped_int8_matches_fp32_on_dev() {
+    fn shipped_model_quality_on_dev() {
         let dir = repo("data/model");
-        if !dir.join(pii::manifest::MODEL_FP32_FILE).exists() {
-            panic!("data/model has no fp32 model to compare with");
-        }
         let dev = crate::data::read_jsonl(&repo("data/dev.jsonl")).unwrap();
         let q = crate::eval::score(&dev, &predict_all(&dir, pii::manifest::MODEL_FILE, &dev));
-        let f = crate::eval::score(&dev, &predict_all(&dir, pii::manifest::MODEL_FP32_FILE, &dev));
-        eprintln!("dev micro F1 int8 {:.4} fp32 {:.4}; PII P {:.4} F1 {:.4}", q.micro.f1, f.micro.f1, q.pii.precision, q.pii.f1);
-        assert!((q.micro.f1 - f.micro.f1).abs() <= 0.005, "int8 {} vs fp32 {}", q.micro.f1, f.micro.f1);
+        eprintln!("dev int8: micro F1 {:.4}, PII P {:.4} R {:.4} F1 {:.4}", q.micro.f1, q.pii.precision, q.pii.recall, q.pii.f1);
         assert!(q.pii.precision >= 0.97, "PII precision {}", q.pii.precision);
         assert!(q.pii.f1 >= 0.95, "PII F1 {}", q.pii.f1);
+        if dir.join(pii::manifest::MODEL_FP32_FILE).exists() {
+            let f = crate::eval::score(&dev, &predict_all(&dir, pii::manifest::MODEL_FP32_FILE, &dev));
+            eprintln!("dev fp32: micro F1 {:.4}", f.micro.f1);
+            assert!((q.micro.f1 - f.micro.f1).abs() <= 0.005, "int8 {} vs fp32 {}", q.micro.f1, f.micro.f1);
+        }
     }
 }
