@@ -147,8 +147,9 @@ fn runtime_version(path: &Path) -> String {
     }
 }
 
-/// The process-wide ONNX Runtime environment, once loaded.
-pub(crate) fn environment() -> Option<&'static ort::environment::Environment> {
+/// The process-wide ONNX Runtime environment, once loaded (for Rust callers that create
+/// their own sessions, such as the trainer: a process may hold only one environment).
+pub fn environment() -> Option<&'static ort::environment::Environment> {
     RUNTIME.get().map(|r| &r._env)
 }
 

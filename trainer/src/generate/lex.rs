@@ -729,4 +729,19 @@ pub const DISTRACTORS: &[&str] = &[
     "consumer", "forum", "legal", "notice", "court", "lawyer", "police", "report", "fraud", "scam",
     "suspicious", "unauthorised", "dispute", "chargeback", "mandate", "autopay", "standing",
     "instruction", "nach", "upi", "neft", "imps", "rtgs", "ifsc", "kyc", "aadhaar", "pan", "gst",
+    // more romanised Hindi, Tamil, Bengali everyday words
+    "dhanyawad", "meherbani", "intezaar", "zaroorat", "takleef", "madad", "sahayata", "jawab",
+    "sawaal", "khatam", "shuru", "band", "chalu", "bhejna", "bhejo", "dikhao", "dikhaiye", "milao",
+    "lagao", "lagta", "lagti", "pata", "maloom", "yaad", "bhool", "gaya tha", "ho gaya", "nahi hua",
+    "kar diya", "de do", "le lo", "rakh", "rakhiye", "dijiyega", "kijiye", "boliyega", "samjhiye",
+    "achhi", "bura", "buri", "jaise", "waisa", "itna", "utna", "jitna", "kabhi", "hamesha", "roz",
+    "aaram", "kripya", "seedha", "ulta", "upar", "neeche", "andar", "bahar", "saamne", "peeche",
+    "vanakkam", "romba", "seri", "illa", "aama", "nandri", "konjam", "eppadi", "enna", "dhonnobad",
+    "kemon", "achhe", "bhalo", "hobe", "korchi", "ektu", "aapni", "tumi", "namaskaram", "bagunnara",
+    // more English
+    "actually", "regarding", "concerning", "mentioned", "previous", "following", "department",
+    "procedure", "process", "system", "server", "outage", "maintenance", "feedback", "rating",
+    "survey", "escalation", "priority", "resolution", "compensation", "apology", "inconvenience",
+    "assistance", "guidance", "clarification", "confirmation", "acknowledgement", "eligibility",
+    "balance", "limit", "statement", "cycle", "billing", "tariff", "usage", "roaming", "validity",
 ];

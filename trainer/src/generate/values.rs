@@ -230,8 +230,13 @@ fn split_groups<'a>(ds: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
 fn render_groups(rng: &mut R, ds: &[u8], sizes: &[usize], side: Side) -> String {
     let groups = split_groups(ds, sizes);
     let sp = Speak::random(rng);
-    let max = if side == Side::Heldout { 7 } else { 6 };
-    match rng.gen_range(0..max) {
+    // Two-digit pairs ("forty two seventy one") on both sides, rarer in training.
+    let pick = if side == Side::Heldout || rng.gen_bool(0.1) {
+        rng.gen_range(0..7)
+    } else {
+        rng.gen_range(0..6)
+    };
+    match pick {
         0 => digits_str(ds),
         1 => groups
             .iter()

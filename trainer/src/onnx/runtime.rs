@@ -2,7 +2,6 @@
 
 use anyhow::{anyhow, bail, Result};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 
 use ort::environment::Environment;
 use ort::session::builder::GraphOptimizationLevel;
@@ -32,23 +31,12 @@ pub fn ort_library() -> Result<PathBuf> {
     )
 }
 
-static ENV: OnceLock<std::result::Result<Environment, String>> = OnceLock::new();
-
-/// The process-wide ONNX Runtime environment (telemetry off).
+/// The process-wide ONNX Runtime environment, shared with the pii library (a process may
+/// hold only one): loaded through `pii::runtime::ensure`, telemetry off.
 pub fn environment() -> Result<&'static Environment> {
-    ENV.get_or_init(|| {
-        // SAFETY-relevant note: set before the library is loaded, as ONNX Runtime reads it at init.
-        std::env::set_var("ORT_DISABLE_TELEMETRY", "1");
-        let lib = ort_library().map_err(|e| e.to_string())?;
-        ort::init_from(&lib)
-            .map_err(|e| format!("cannot load ONNX Runtime from {}: {e}", lib.display()))?
-            .with_name("pii-trainer")
-            .with_telemetry(false)
-            .build()
-            .map_err(|e| format!("cannot create the ONNX Runtime environment: {e}"))
-    })
-    .as_ref()
-    .map_err(|e| anyhow!("{e}"))
+    let lib = ort_library()?;
+    pii::runtime::ensure(Some(&lib)).map_err(|e| anyhow!("{e}"))?;
+    pii::runtime::environment().ok_or_else(|| anyhow!("ONNX Runtime environment missing after load"))
 }
 
 /// One ONNX Runtime session over an exported model.
