@@ -2,7 +2,7 @@
 # Latency of libpii (C latency program, shipped model) against the pipeline a user would
 # otherwise deploy: Python onnxruntime + Hugging Face tokenizers running the fp32
 # all-MiniLM-L6 export, one thread, batch size 1, on the same transcripts, in one run.
-# Usage: benches/compare.sh [TEXT_FILE] [RUNS]   (default: the held-out set's texts, 2000 runs)
+# Usage: benches/compare.sh [TEXT_FILE] [RUNS]   (default: the medium bucket of benches/buckets.py, 2000 runs)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/setup.sh --base-model
@@ -11,9 +11,7 @@ runs=${2:-2000}
 work=target/bench
 mkdir -p "$work"
 if [ -z "$texts" ]; then
-  texts=$work/heldout.txt
-  python3 -c 'import json,sys
-for l in open("data/heldout.jsonl"): print(json.loads(l)["text"])' > "$texts"
+  python3 benches/buckets.py >/dev/null; texts=$work/medium.txt
 fi
 # Python side: a venv with onnxruntime and tokenizers from PyPI.
 if [ ! -x .deps/bench-venv/bin/python ]; then
