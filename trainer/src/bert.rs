@@ -17,8 +17,8 @@ use rand_chacha::ChaCha8Rng;
 use std::collections::HashMap;
 use std::path::Path;
 
-/// Hugging Face BERT `config.json` (extra fields are ignored).
-#[derive(serde::Deserialize, serde::Serialize, Clone, Debug)]
+/// Hugging Face BERT `config.json` (extra fields are ignored); shared by training and export.
+#[derive(serde::Deserialize, serde::Serialize, Clone, Debug, PartialEq)]
 pub struct BertConfig {
     pub vocab_size: usize,
     pub hidden_size: usize,
@@ -26,10 +26,22 @@ pub struct BertConfig {
     pub num_attention_heads: usize,
     pub intermediate_size: usize,
     pub max_position_embeddings: usize,
+    #[serde(default = "default_type_vocab")]
     pub type_vocab_size: usize,
+    #[serde(default = "default_eps")]
     pub layer_norm_eps: f64,
-    #[serde(default)]
+    #[serde(default = "default_act")]
     pub hidden_act: String,
+}
+
+fn default_type_vocab() -> usize {
+    2
+}
+fn default_eps() -> f64 {
+    1e-12
+}
+fn default_act() -> String {
+    "gelu".into()
 }
 
 impl BertConfig {
@@ -49,10 +61,6 @@ impl BertConfig {
             bail!("hidden_act {:?} is not supported (only the erf \"gelu\")", self.hidden_act);
         }
         Ok(())
-    }
-
-    fn head_dim(&self) -> usize {
-        self.hidden_size / self.num_attention_heads
     }
 }
 

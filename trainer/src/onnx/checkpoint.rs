@@ -5,38 +5,12 @@
 use anyhow::{bail, Context, Result};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
-use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::Path;
 
 use pii::manifest::LabelInfo;
 
-/// The BERT hyper-parameters the exporter needs (a subset of the HF config).
-#[derive(Serialize, Deserialize, Clone, Debug, PartialEq)]
-pub struct BertConfig {
-    pub vocab_size: usize,
-    pub hidden_size: usize,
-    pub num_hidden_layers: usize,
-    pub num_attention_heads: usize,
-    pub intermediate_size: usize,
-    pub max_position_embeddings: usize,
-    #[serde(default = "default_type_vocab")]
-    pub type_vocab_size: usize,
-    #[serde(default = "default_eps")]
-    pub layer_norm_eps: f64,
-    #[serde(default = "default_act")]
-    pub hidden_act: String,
-}
-
-fn default_type_vocab() -> usize {
-    2
-}
-fn default_eps() -> f64 {
-    1e-12
-}
-fn default_act() -> String {
-    "gelu".into()
-}
+pub use crate::bert::BertConfig;
 
 impl BertConfig {
     /// The HF `config.json` content for this config.
@@ -62,6 +36,7 @@ impl BertConfig {
         })
     }
 
+    /// Width of one attention head.
     pub fn head_dim(&self) -> usize {
         self.hidden_size / self.num_attention_heads
     }
