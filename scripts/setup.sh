@@ -12,6 +12,15 @@ mkdir -p "$DEPS"
 
 need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required" >&2; exit 1; }; }
 need cargo; need python3; need unzip
+# The Go package (go/) needs Go 1.22+ with cgo; the library itself does not need Go.
+if command -v go >/dev/null 2>&1; then
+  gv=$(go env GOVERSION 2>/dev/null | sed 's/^go//')
+  if [ "$(printf '%s\n1.22\n' "$gv" | sort -V | head -1)" != "1.22" ]; then
+    echo "setup: warning: Go $gv found; the Go package needs 1.22 or newer" >&2
+  fi
+else
+  echo "setup: warning: Go not found; the Go package (go/) and its tests need Go 1.22+" >&2
+fi
 
 if [ ! -f "$DEPS/onnxruntime/libonnxruntime.so.$ORT_VERSION" ]; then
   echo "setup: fetching onnxruntime==$ORT_VERSION wheel from PyPI"
