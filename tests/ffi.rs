@@ -6,38 +6,17 @@ use pii::ffi::*;
 use std::ffi::{CStr, CString};
 use std::ptr::{null, null_mut};
 
-fn new_err() -> pii_error {
-    pii_error { status: pii_status::PII_OK, message: [0; PII_ERROR_MESSAGE_SIZE] }
-}
-
-fn msg(e: &pii_error) -> String {
-    unsafe { CStr::from_ptr(e.message.as_ptr()) }.to_string_lossy().into_owned()
-}
-
-fn load() -> *mut pii_model {
-    let dir = CString::new(fixture_dir().to_str().unwrap()).unwrap();
-    let ort = CString::new(ort_library().to_str().unwrap()).unwrap();
-    let mut o = pii_default_options();
-    o.ort_library = ort.as_ptr();
-    let mut m = null_mut();
-    let mut e = new_err();
-    let st = unsafe { pii_load(dir.as_ptr(), &o, &mut m, &mut e) };
-    assert_eq!(st, pii_status::PII_OK, "{}", msg(&e));
-    assert!(!m.is_null());
-    m
-}
-
 fn tag(m: *const pii_model, text: &[u8], cap: usize) -> (pii_status, Vec<pii_span>, usize, String) {
     let mut spans = vec![pii_span { start: 7, end: 7, label: 99, score: -1.0, is_pii: false }; cap];
     let mut n = 12345usize;
-    let mut e = new_err();
+    let mut e = ffi_error();
     let st = unsafe { pii_tag(m, text.as_ptr() as *const _, text.len(), spans.as_mut_ptr(), cap, &mut n, &mut e) };
-    (st, spans, n, msg(&e))
+    (st, spans, n, ffi_message(&e))
 }
 
 #[test]
 fn tag_writes_spans_and_reports_needed_count() {
-    let m = load();
+    let m = ffi_load_fixture();
     let text = b"call nine one one or priya at home in delhi";
     let (st, spans, n, _) = tag(m, text, 8);
     assert_eq!(st, pii_status::PII_OK);
@@ -65,14 +44,14 @@ fn tag_writes_spans_and_reports_needed_count() {
 
 #[test]
 fn null_arguments_get_a_status_not_a_crash() {
-    let m = load();
+    let m = ffi_load_fixture();
     let text = b"nine one";
     let mut n = 0usize;
     let mut spans = [pii_span { start: 0, end: 0, label: 0, score: 0.0, is_pii: false }; 4];
-    let mut e = new_err();
+    let mut e = ffi_error();
     unsafe {
         assert_eq!(pii_tag(null(), text.as_ptr() as _, 8, spans.as_mut_ptr(), 4, &mut n, &mut e), pii_status::PII_ERR_NULL_ARGUMENT);
-        assert!(msg(&e).contains("model"), "{}", msg(&e));
+        assert!(ffi_message(&e).contains("model"), "{}", ffi_message(&e));
         assert_eq!(e.status, pii_status::PII_ERR_NULL_ARGUMENT);
         assert_eq!(pii_tag(m, null(), 8, spans.as_mut_ptr(), 4, &mut n, &mut e), pii_status::PII_ERR_NULL_ARGUMENT);
         assert_eq!(pii_tag(m, text.as_ptr() as _, 8, null_mut(), 4, &mut n, &mut e), pii_status::PII_ERR_NULL_ARGUMENT);
@@ -102,7 +81,7 @@ fn null_arguments_get_a_status_not_a_crash() {
 
 #[test]
 fn invalid_utf8_is_rejected_with_its_position() {
-    let m = load();
+    let m = ffi_load_fixture();
     let cases: [&[u8]; 4] = [
         b"nine one \xe2\x82",       // truncated multi-byte
         b"nine \xc0\xaf one",       // overlong '/'
@@ -125,19 +104,19 @@ fn invalid_utf8_is_rejected_with_its_position() {
 
 #[test]
 fn redact_sizes_its_buffer() {
-    let m = load();
+    let m = ffi_load_fixture();
     let text = b"i am john call two two";
     let want = "i am [PERSON_NAME] call [PHONE]";
     let mut len = 0usize;
     let mut small = [0x55 as std::ffi::c_char; 8];
-    let mut e = new_err();
+    let mut e = ffi_error();
     let st = unsafe { pii_redact(m, text.as_ptr() as _, text.len(), 0, small.as_mut_ptr(), small.len(), &mut len, &mut e) };
     assert_eq!(st, pii_status::PII_ERR_BUFFER_TOO_SMALL);
     assert_eq!(len, want.len() + 1);
     assert!(small.iter().all(|&c| c == 0x55));
     let mut buf = vec![0 as std::ffi::c_char; len];
     let st = unsafe { pii_redact(m, text.as_ptr() as _, text.len(), 0, buf.as_mut_ptr(), buf.len(), &mut len, &mut e) };
-    assert_eq!(st, pii_status::PII_OK, "{}", msg(&e));
+    assert_eq!(st, pii_status::PII_OK, "{}", ffi_message(&e));
     assert_eq!(len, want.len());
     assert_eq!(unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap(), want);
     let st = unsafe { pii_redact(m, text.as_ptr() as _, text.len(), 0x80, buf.as_mut_ptr(), buf.len(), &mut len, &mut e) };
@@ -151,12 +130,12 @@ fn load_errors_name_the_problem() {
     let mut o = pii_default_options();
     o.ort_library = ort.as_ptr();
     let mut m = null_mut();
-    let mut e = new_err();
+    let mut e = ffi_error();
     let dir = CString::new("/nonexistent/models/pii").unwrap();
     let st = unsafe { pii_load(dir.as_ptr(), &o, &mut m, &mut e) };
     assert_eq!(st, pii_status::PII_ERR_IO);
     assert!(m.is_null());
-    assert!(msg(&e).contains("/nonexistent/models/pii"), "{}", msg(&e));
+    assert!(ffi_message(&e).contains("/nonexistent/models/pii"), "{}", ffi_message(&e));
     o.min_score = 2.0;
     let dir = CString::new(fixture_dir().to_str().unwrap()).unwrap();
     let st = unsafe { pii_load(dir.as_ptr(), &o, &mut m, &mut e) };

@@ -21,10 +21,6 @@ fn marker() -> String {
     format!("zqx{}marker{}", "privacy", 4711)
 }
 
-fn err() -> pii_error {
-    pii_error { status: pii_status::PII_OK, message: [0; PII_ERROR_MESSAGE_SIZE] }
-}
-
 /// Everything under `dir`, recursively (relative paths).
 fn contents(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
@@ -50,7 +46,7 @@ fn child_protected() {
     let mut o = pii_default_options();
     o.ort_library = ort.as_ptr();
     let mut m = null_mut();
-    let mut e = err();
+    let mut e = ffi_error();
     assert_eq!(unsafe { pii_load(dir.as_ptr(), &o, &mut m, &mut e) }, pii_status::PII_OK);
 
     let text = format!("hi this is priya {mk} call me on nine eight seven {mk} in delhi");

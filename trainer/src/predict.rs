@@ -26,7 +26,7 @@ pub struct Args {
     /// ONNX file inside the model directory (default: the manifest's, int8).
     #[arg(long)]
     pub model_file: Option<String>,
-    /// ONNX Runtime library (default: PII_ORT_LIBRARY, beside the binary, then .deps/).
+    /// ONNX Runtime library (default: PII_ORT_LIBRARY, beside the binary, then the setup's .deps/ copy).
     #[arg(long)]
     pub ort_library: Option<PathBuf>,
 }
@@ -49,8 +49,7 @@ pub fn default_ort_library(explicit: Option<PathBuf>) -> Option<PathBuf> {
     if beside.exists() {
         return None;
     }
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.deps/onnxruntime/libonnxruntime.so.1");
-    repo.exists().then_some(repo)
+    crate::onnx::runtime::ort_library().ok()
 }
 
 /// Load a model directory with the trainer's defaults.
