@@ -20,9 +20,15 @@
  *
  * Threads: a pii_model may be used from many threads at once; concurrent pii_tag and
  * pii_redact calls run in parallel (one ONNX Runtime session per call, each on one thread).
- * pii_free must not race with other calls on the same model. The first successful pii_load
- * sets ORT_DISABLE_TELEMETRY=1 in the process environment (once, before ONNX Runtime starts):
- * do not let it race with the host changing its own environment on another thread.
+ * pii_free must not race with other calls on the same model. Every call needs a thread stack
+ * of at least PII_MIN_STACK_SIZE bytes (ONNX Runtime runs on the calling thread).
+ *
+ * Runtime: a process loads one ONNX Runtime, on the first successful pii_load; the library file
+ * is checked (ELF64 x86-64 shared object, not truncated) before it is mapped. Telemetry: when
+ * ORT_DISABLE_TELEMETRY is unset, pii_load sets it to 1 just before ONNX Runtime first starts
+ * and removes it again if that start fails; a value the host set itself (even "0") is kept.
+ * That one write to the environment must not race with the host changing its environment
+ * on another thread.
  *
  * Ownership: pii_load allocates the model, pii_free releases it (NULL is a no-op). Strings
  * returned by pii_label_name, pii_status_str and the version functions are static for the
@@ -40,8 +46,30 @@
 #include <stddef.h>
 #include <stdint.h>
 
+// Smallest thread stack, in bytes (as given to `pthread_attr_setstacksize`), on which every
+// call of this library is supported; most of it is ONNX Runtime's. Measured minimums (x86-64,
+// glibc, ONNX Runtime 1.31, fixture and shipped model, any input length): `pii_tag` and
+// `pii_redact` 92 KiB (also when they create a session), the first `pii_load` 100-112 KiB;
+// this leaves more than 2x margin. Default thread stacks (8 MiB with glibc) are far above.
+#define PII_MIN_STACK_SIZE (256 * 1024)
+
 // Size of the message buffer in [`pii_error`].
 #define PII_ERROR_MESSAGE_SIZE 512
+
+// PHONE and CREDIT_CARD spans cover one whole spoken or written number of a plausible length.
+#define PII_VALIDATE_NUMBERS 1
+
+// EMAIL spans contain "at" and a dotted domain.
+#define PII_VALIDATE_EMAIL 2
+
+// DATE spans contain a month.
+#define PII_VALIDATE_DATE 4
+
+// PERSON_NAME spans exclude titles, honorifics and function words at their edges.
+#define PII_VALIDATE_NAME 8
+
+// Every validator (the default).
+#define PII_VALIDATE_ALL 15
 
 // `pii_redact` flag: also replace non-PII spans (CITY, LOCATION) by their label.
 #define PII_REDACT_NON_PII 1
@@ -65,17 +93,21 @@ typedef enum pii_status {
   PII_ERR_INVALID_UTF8 = 2,
   // The output buffer is too small; the needed size was written to the count argument.
   PII_ERR_BUFFER_TOO_SMALL = 3,
-  // A file or directory could not be read.
+  // A file or directory is missing or cannot be read: the model directory, or its
+  // manifest, tokenizer or ONNX file (whatever its content would have been).
   PII_ERR_IO = 4,
-  // The model manifest is missing or invalid.
+  // The model manifest exists but is invalid (bad JSON, fields, labels, hashes).
   PII_ERR_MANIFEST = 5,
-  // The tokenizer is missing, invalid or does not match the model.
+  // The tokenizer file exists but is invalid or does not match the model.
   PII_ERR_TOKENIZER = 6,
-  // The ONNX Runtime library is missing, cannot be loaded or is too old.
+  // The ONNX Runtime library is missing, damaged (not an x86-64 ELF shared object, or
+  // truncated), cannot be loaded or is too old; or `ort_library` names another file than
+  // the runtime this process already loaded.
   PII_ERR_RUNTIME = 7,
-  // The ONNX model is invalid or inference failed.
+  // The ONNX model is invalid, a model-directory file does not match its SHA-256 in the
+  // manifest, the model cannot run at the manifest's `max_length`, or inference failed.
   PII_ERR_MODEL = 8,
-  // An argument has an invalid value.
+  // An argument has an invalid value (including a `len` above `PTRDIFF_MAX`).
   PII_ERR_INVALID_ARGUMENT = 9,
   // An internal error (a caught panic); the model stays usable.
   PII_ERR_INTERNAL = 10,
@@ -87,7 +119,10 @@ typedef struct pii_model pii_model;
 // Options for [`pii_load`]; start from [`pii_default_options`].
 typedef struct pii_options {
   // Path of `libonnxruntime.so` to load, or NULL to search the `PII_ORT_LIBRARY`
-  // environment variable, then `libonnxruntime.so.1` beside `libpii.so`.
+  // environment variable, then `libonnxruntime.so.1` beside `libpii.so`. The file is checked
+  // (ELF64 x86-64 shared object, segments inside the file) before it is loaded. A process
+  // loads one ONNX Runtime: once loaded, a non-NULL path must name that same file (through
+  // any symlink) or the load fails with `PII_ERR_RUNTIME`; NULL uses the loaded one.
   const char *ort_library;
   // Spans whose score (mean label probability) is below this are dropped; 0 keeps all.
   float min_score;
@@ -95,6 +130,13 @@ typedef struct pii_options {
   uint32_t max_sessions;
   // ONNX file inside the model directory, or NULL for the manifest's (the int8 model).
   const char *model_file;
+  // Per-label lowest span score overriding the manifest's thresholds, as a NUL-terminated
+  // list `"PERSON_NAME=0.7,DATE=0.5"`; NULL or `""` keeps the manifest's. An unknown label
+  // or a value outside 0..1 is `PII_ERR_INVALID_ARGUMENT`.
+  const char *thresholds;
+  // Bit set of `PII_VALIDATE_*` checks applied to the model's spans; the default is
+  // `PII_VALIDATE_ALL`.
+  uint32_t validators;
 } pii_options;
 
 // Detailed error of a failed call, filled in when the caller passes one (it may be NULL).
@@ -130,12 +172,21 @@ struct pii_options pii_default_options(void);
 // Load the model directory `model_dir` (NUL-terminated path). `options` may be NULL for the
 // defaults. On success `*out` receives the model, to be released with `pii_free`.
 //
+// When the manifest lists SHA-256 hashes (`pii-trainer export` writes them), the tokenizer
+// and the ONNX file are hashed and compared before use; a mismatch, or a used file missing
+// from the list, is `PII_ERR_MODEL`. Manifests without hashes (older exports) load unchecked.
+// Hashing costs about 1 ms per MB (measured: 18 ms for the shipped model's 18.5 MB, beside a
+// load of 110-150 ms, on a busy 2-core x86-64 with SHA-NI); the manifest itself is not
+// covered. The model is also run once at the manifest's `max_length`, so a manifest promising
+// more tokens than the model's position table is refused here (`PII_ERR_MODEL`) rather than
+// failing every long text later.
+//
 // # Safety
 // Pointers follow the rules at the top of this header.
 enum pii_status pii_load(const char *model_dir, const struct pii_options *options, struct pii_model **out, struct pii_error *err);
 
 // Tag `len` bytes of UTF-8 at `text` (need not be NUL-terminated; `text` may be NULL when
-// `len` is 0). Spans are written to `spans[0..cap]` in text order and their count to `*n`.
+// `len` is 0; `len` above `PTRDIFF_MAX` is `PII_ERR_INVALID_ARGUMENT`). Spans are written to `spans[0..cap]` in text order and their count to `*n`.
 // When `cap` is too small, returns `PII_ERR_BUFFER_TOO_SMALL`, writes no span, and sets `*n`
 // to the count needed.
 //

@@ -1,6 +1,7 @@
 //! From per-piece logits to labelled spans on word boundaries, and redaction.
 
 use crate::encode::Encoded;
+use crate::validate::{card_length, date_shape, digit_runs, email_shape, luhn, name_edge_stopword, phone_length, DigitRun, Validators};
 
 /// A tagged span: byte offsets into the input text (end exclusive).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -17,67 +18,287 @@ pub struct Span {
     pub pii: bool,
 }
 
-/// The tag a word got: `None` for O, else (label, begins-a-span, probability of the label).
-fn word_tag(row: &[f32]) -> Option<(usize, bool, f32)> {
-    let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-    let mut sum = 0.0f32;
-    let mut best = 0usize;
-    for (i, &v) in row.iter().enumerate() {
-        sum += (v - max).exp();
-        if v > row[best] {
-            best = i;
-        }
-    }
-    if best == 0 || !sum.is_finite() {
-        return None;
-    }
-    let label = (best - 1) / 2;
-    let is_b = (best - 1) % 2 == 0;
-    // Probability of the label whatever its B/I position.
-    let p = ((row[1 + 2 * label] - max).exp() + (row[2 + 2 * label] - max).exp()) / sum;
-    Some((label, is_b, p))
+/// How spans are decoded from per-piece logits: constrained BIO decoding, per-label score
+/// thresholds and the structural validators of [`crate::validate`].
+#[derive(Debug, Clone)]
+pub struct Decoder {
+    num_tags: usize,
+    pii: Vec<bool>,
+    thresholds: Vec<f32>,
+    constrained: bool,
+    validators: Validators,
+    card: Option<usize>,
+    phone: Option<usize>,
+    email: Option<usize>,
+    date: Option<usize>,
+    person: Option<usize>,
 }
 
-/// Decode BIO tags into spans.
-///
-/// `logits` holds one row of `num_tags` values per word piece of `enc`. Each word takes the tag
-/// of its first piece; `B-X` starts a span, `I-X` continues an `X` span or starts one.
-/// Spans whose score is below `min_score` are dropped. `pii[label]` gives the PII flag.
-pub fn decode(enc: &Encoded, logits: &[f32], num_tags: usize, pii: &[bool], min_score: f32) -> Vec<Span> {
-    debug_assert_eq!(logits.len(), enc.ids.len() * num_tags);
-    let mut out = Vec::new();
-    // Open span: (label, start, end, score sum, words).
-    let mut open: Option<(usize, usize, usize, f32, u32)> = None;
-    let close = |open: &mut Option<(usize, usize, usize, f32, u32)>, out: &mut Vec<Span>| {
-        if let Some((label, start, end, sum, n)) = open.take() {
-            let score = sum / n as f32;
-            if score >= min_score {
-                out.push(Span { start, end, label, score, pii: pii.get(label).copied().unwrap_or(true) });
-            }
-        }
-    };
-    for (w, &(ws, we)) in enc.words.iter().enumerate() {
-        let tag = enc.first_piece[w].and_then(|p| {
-            let p = p as usize;
-            word_tag(&logits[p * num_tags..(p + 1) * num_tags])
-        });
-        match tag {
-            None => close(&mut open, &mut out),
-            Some((label, is_b, p)) => match &mut open {
-                Some((l, _, end, sum, n)) if *l == label && !is_b => {
-                    *end = we;
-                    *sum += p;
-                    *n += 1;
-                }
-                _ => {
-                    close(&mut open, &mut out);
-                    open = Some((label, ws, we, p, 1));
-                }
-            },
+/// A span over words `start..end` before it becomes byte offsets.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct WordSpan {
+    label: usize,
+    start: usize,
+    end: usize,
+    score: f32,
+}
+
+impl Decoder {
+    /// A decoder for `labels` (name, is PII) in tag order. `thresholds[i]` is the lowest score
+    /// a span of label `i` may have. `constrained` picks the best tag sequence in which every
+    /// `I-X` follows `B-X` or `I-X` (Viterbi); otherwise each word takes its argmax tag.
+    pub fn new(labels: &[(&str, bool)], thresholds: Vec<f32>, constrained: bool, validators: Validators) -> Decoder {
+        assert_eq!(thresholds.len(), labels.len(), "one threshold per label");
+        let find = |n: &str| labels.iter().position(|l| l.0 == n);
+        Decoder {
+            num_tags: 1 + 2 * labels.len(),
+            pii: labels.iter().map(|l| l.1).collect(),
+            thresholds,
+            constrained,
+            validators,
+            card: find("CREDIT_CARD"),
+            phone: find("PHONE"),
+            email: find("EMAIL"),
+            date: find("DATE"),
+            person: find("PERSON_NAME"),
         }
     }
-    close(&mut open, &mut out);
-    out
+
+    /// Spans of `text` from `logits`, one row of `num_tags` values per word piece of `enc`
+    /// (each word is read from its first piece). Spans are sorted and do not overlap.
+    pub fn decode(&self, text: &str, enc: &Encoded, logits: &[f32]) -> Vec<Span> {
+        debug_assert_eq!(logits.len(), enc.ids.len() * self.num_tags);
+        let probs = self.word_probs(enc, logits);
+        let tags = self.best_tags(&probs);
+        let mut spans = self.spans(&tags, &probs);
+        if self.validators != Validators::NONE {
+            let lower: Vec<String> = enc.words.iter().map(|&(s, e)| text[s..e].to_lowercase()).collect();
+            let words: Vec<&str> = lower.iter().map(String::as_str).collect();
+            spans = self.validate(&words, spans);
+        }
+        spans
+            .into_iter()
+            .filter(|s| s.score >= self.thresholds[s.label])
+            .map(|s| Span {
+                start: enc.words[s.start].0,
+                end: enc.words[s.end - 1].1,
+                label: s.label,
+                score: s.score,
+                pii: self.pii[s.label],
+            })
+            .collect()
+    }
+
+    /// Tag probabilities per word (softmax of its first piece; a word without pieces is O).
+    fn word_probs(&self, enc: &Encoded, logits: &[f32]) -> Vec<f32> {
+        let t = self.num_tags;
+        let mut out = vec![0.0f32; enc.words.len() * t];
+        for (w, row_out) in out.chunks_mut(t).enumerate() {
+            let Some(p) = enc.first_piece[w] else {
+                row_out[0] = 1.0;
+                continue;
+            };
+            let row = &logits[p as usize * t..(p as usize + 1) * t];
+            let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0.0;
+            for (o, &v) in row_out.iter_mut().zip(row) {
+                *o = (v - max).exp();
+                sum += *o;
+            }
+            if !(sum.is_finite() && sum > 0.0) {
+                row_out.fill(0.0);
+                row_out[0] = 1.0;
+                continue;
+            }
+            row_out.iter_mut().for_each(|o| *o /= sum);
+        }
+        out
+    }
+
+    /// May tag `cur` follow tag `prev` (`None`: the first word)?
+    fn allowed(&self, prev: Option<usize>, cur: usize) -> bool {
+        let inside = cur > 0 && cur % 2 == 0;
+        !self.constrained || !inside || prev.is_some_and(|p| p == cur || p == cur - 1)
+    }
+
+    /// Log probability of tag `cur` on word `w` (`prev` is the previous word's tag).
+    fn emission(&self, probs: &[f32], w: usize, _prev: Option<usize>, cur: usize) -> f32 {
+        probs[w * self.num_tags + cur].max(1e-30).ln()
+    }
+
+    /// The best tag sequence under [`Decoder::allowed`] and [`Decoder::emission`] (Viterbi).
+    fn best_tags(&self, probs: &[f32]) -> Vec<usize> {
+        let t = self.num_tags;
+        let n = probs.len() / t;
+        if n == 0 {
+            return Vec::new();
+        }
+        let mut score: Vec<f32> = (0..t)
+            .map(|k| if self.allowed(None, k) { self.emission(probs, 0, None, k) } else { f32::NEG_INFINITY })
+            .collect();
+        let mut back = vec![0u8; n * t];
+        let mut next = vec![0.0f32; t];
+        for w in 1..n {
+            for k in 0..t {
+                let mut best = (f32::NEG_INFINITY, 0usize);
+                for (p, &s) in score.iter().enumerate() {
+                    if self.allowed(Some(p), k) {
+                        let v = s + self.emission(probs, w, Some(p), k);
+                        if v > best.0 {
+                            best = (v, p);
+                        }
+                    }
+                }
+                next[k] = best.0;
+                back[w * t + k] = best.1 as u8;
+            }
+            std::mem::swap(&mut score, &mut next);
+        }
+        let mut k = (0..t).fold(0, |b, k| if score[k] > score[b] { k } else { b });
+        let mut tags = vec![0usize; n];
+        for w in (0..n).rev() {
+            tags[w] = k;
+            k = back[w * t + k] as usize;
+        }
+        tags
+    }
+
+    /// BIO runs of `tags` as word spans scored by the mean probability of their label.
+    fn spans(&self, tags: &[usize], probs: &[f32]) -> Vec<WordSpan> {
+        let t = self.num_tags;
+        let p_label = |w: usize, l: usize| probs[w * t + 1 + 2 * l] + probs[w * t + 2 + 2 * l];
+        let mut out: Vec<WordSpan> = Vec::new();
+        let mut open: Option<WordSpan> = None;
+        for (w, &tag) in tags.iter().enumerate() {
+            let label = (tag.max(1) - 1) / 2;
+            let continues = tag > 0 && tag % 2 == 0 && open.is_some_and(|o| o.label == label);
+            if continues {
+                let o = open.as_mut().unwrap();
+                o.end = w + 1;
+                o.score += p_label(w, label);
+                continue;
+            }
+            out.extend(open.take());
+            if tag > 0 {
+                open = Some(WordSpan { label, start: w, end: w + 1, score: p_label(w, label) });
+            }
+        }
+        out.extend(open);
+        for s in &mut out {
+            s.score /= (s.end - s.start) as f32;
+        }
+        out
+    }
+
+    /// Apply the enabled validators to sorted, non-overlapping spans over `words`.
+    fn validate(&self, words: &[&str], spans: Vec<WordSpan>) -> Vec<WordSpan> {
+        let v = self.validators;
+        let is = |l: Option<usize>, s: &WordSpan| l == Some(s.label);
+        let mut spans = spans;
+        if v.has(Validators::NAME) {
+            let mut out = Vec::with_capacity(spans.len());
+            for s in spans {
+                if !is(self.person, &s) {
+                    out.push(s);
+                    continue;
+                }
+                for mut part in split_spelled(words, s) {
+                    while part.start < part.end && name_edge_stopword(words[part.start]) {
+                        part.start += 1;
+                    }
+                    while part.end > part.start && name_edge_stopword(words[part.end - 1]) {
+                        part.end -= 1;
+                    }
+                    // A lone letter is not a name (a spelled name has two letters or more).
+                    if part.start < part.end && !(part.end - part.start == 1 && words[part.start].chars().count() == 1) {
+                        out.push(part);
+                    }
+                }
+            }
+            spans = out;
+        }
+        if v.has(Validators::DATE) {
+            spans.retain(|s| !is(self.date, s) || date_shape(&words[s.start..s.end]));
+        }
+        if v.has(Validators::EMAIL) {
+            let mut out: Vec<WordSpan> = Vec::with_capacity(spans.len());
+            for i in 0..spans.len() {
+                let mut s = spans[i];
+                if is(self.email, &s) {
+                    // Take a trailing "dot <word>" the model left out (up to three), then check.
+                    let limit = spans.get(i + 1).map_or(words.len(), |n| n.start);
+                    let mut k = 0;
+                    while k < 3 && s.end + 1 < limit && words[s.end] == "dot" && !name_edge_stopword(words[s.end + 1]) {
+                        s.end += 2;
+                        k += 1;
+                    }
+                    if !email_shape(&words[s.start..s.end]) {
+                        continue;
+                    }
+                }
+                out.push(s);
+            }
+            spans = out;
+        }
+        if v.has(Validators::NUMBERS) && (self.card.is_some() || self.phone.is_some()) {
+            spans = self.validate_numbers(words, spans);
+        }
+        spans
+    }
+
+    /// PHONE and CREDIT_CARD spans become whole digit runs of a plausible length.
+    fn validate_numbers(&self, words: &[&str], spans: Vec<WordSpan>) -> Vec<WordSpan> {
+        let runs = digit_runs(words);
+        let number = |s: &WordSpan| Some(s.label) == self.card || Some(s.label) == self.phone;
+        let mut out: Vec<WordSpan> = Vec::with_capacity(spans.len());
+        let mut i = 0;
+        while i < spans.len() {
+            let s = spans[i];
+            i += 1;
+            if !number(&s) {
+                out.push(s);
+                continue;
+            }
+            // The runs this span touches, and the room left by its neighbours of other labels.
+            let lo = out.last().map_or(0, |p| p.end);
+            let hi = spans[i..].iter().find(|n| !number(n)).map_or(words.len(), |n| n.start);
+            let touched: Vec<&DigitRun> = runs.iter().filter(|r| r.start < s.end && s.start < r.end).collect();
+            let (Some(first), Some(last)) = (touched.first(), touched.last()) else {
+                continue;
+            };
+            let mut span = WordSpan { start: first.start.max(lo), end: last.end.min(hi), ..s };
+            // Absorb later number spans that fall inside the run (fragments of one number).
+            let mut votes = [0usize; 2];
+            let mut vote = |x: &WordSpan| votes[usize::from(Some(x.label) == self.card)] += x.end - x.start;
+            vote(&s);
+            while i < spans.len() && number(&spans[i]) && spans[i].start < span.end.max(last.end) {
+                let n = spans[i];
+                vote(&n);
+                span.score = span.score.max(n.score);
+                span.end = span.end.max(n.end.min(hi));
+                i += 1;
+            }
+            let all: Vec<&DigitRun> = runs.iter().filter(|r| r.start < span.end && span.start < r.end).collect();
+            let digits: String = all.iter().map(|r| r.digits.as_str()).collect();
+            let plus = all.first().is_some_and(|r| r.plus);
+            let n = digits.len();
+            let said_card = votes[1] > votes[0];
+            let label = if said_card && card_length(n) {
+                self.card
+            } else if phone_length(n, plus) && (!said_card || n <= 12) {
+                self.phone
+            } else if card_length(n) && luhn(&digits) && !plus {
+                self.card
+            } else {
+                None
+            };
+            if let Some(l) = label {
+                span.label = l;
+                out.push(span);
+            }
+        }
+        out
+    }
 }
 
 /// Replace spans in `text` by `[LABEL]`: PII spans always, non-PII spans when `non_pii` is set.
@@ -99,11 +320,41 @@ pub fn redact(text: &str, spans: &[Span], labels: &[String], non_pii: bool) -> S
     out
 }
 
+/// Split a name span where a spelled run (three or more one-letter words) meets a spoken
+/// word: "ouellet o u e l l e t" is two names by the labelling rules; initials ("k r ramesh")
+/// stay with the name.
+fn split_spelled(words: &[&str], s: WordSpan) -> Vec<WordSpan> {
+    let letter = |i: usize| words[i].chars().count() == 1;
+    let mut cuts = Vec::new();
+    let mut i = s.start;
+    while i < s.end {
+        let mut j = i;
+        while j < s.end && letter(j) {
+            j += 1;
+        }
+        if j - i >= 3 {
+            cuts.extend([i, j]);
+        }
+        i = j.max(i + 1);
+    }
+    let mut out = Vec::new();
+    let mut at = s.start;
+    for c in cuts.into_iter().chain([s.end]) {
+        if c > at {
+            out.push(WordSpan { start: at, end: c, ..s });
+            at = c;
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    /// 3 labels -> 7 tags. Builds logits that put `tag` far ahead for each word's single piece.
+    const LABELS: [(&str, bool); 3] = [("PHONE", true), ("CITY", false), ("EMAIL", true)];
+
+    /// 3 labels -> 7 tags. Logits put `tag` far ahead for each word's single piece.
     fn setup(text: &str, tags: &[usize]) -> (Encoded, Vec<f32>) {
         let words = crate::encode::words(text);
         assert_eq!(words.len(), tags.len());
@@ -121,43 +372,115 @@ mod tests {
         (enc, logits)
     }
 
+    fn plain(constrained: bool, min: f32) -> Decoder {
+        Decoder::new(&LABELS, vec![min; 3], constrained, Validators::NONE)
+    }
+
+    fn texts<'a>(text: &'a str, spans: &[Span]) -> Vec<(&'a str, usize)> {
+        spans.iter().map(|s| (&text[s.start..s.end], s.label)).collect()
+    }
+
     #[test]
     fn bio_runs_become_spans() {
-        // O B-0 I-0 O I-1 I-1 B-2 B-2 I-2
+        // O O B-0 I-0 O I-1 I-1 B-2 B-2 I-2 (argmax: a stray I- opens a span)
         let text = "my card four two ok  nine one é b c";
         let (enc, lg) = setup(text, &[0, 0, 1, 2, 0, 4, 4, 5, 5, 6]);
-        let spans = decode(&enc, &lg, 7, &[true, true, false], 0.0);
-        let got: Vec<(&str, usize)> = spans.iter().map(|s| (&text[s.start..s.end], s.label)).collect();
-        assert_eq!(got, vec![("four two", 0), ("nine one", 1), ("é", 2), ("b c", 2)]);
-        assert!(!spans[2].pii && spans[0].pii);
+        let spans = plain(false, 0.0).decode(text, &enc, &lg);
+        assert_eq!(texts(text, &spans), vec![("four two", 0), ("nine one", 1), ("é", 2), ("b c", 2)]);
+        assert!(!spans[1].pii && spans[0].pii);
         assert!(spans.iter().all(|s| s.score > 0.99));
     }
 
     #[test]
-    fn label_change_splits_and_min_score_filters() {
-        let text = "a b c";
-        let (enc, mut lg) = setup(text, &[2, 4, 0]);
-        let spans = decode(&enc, &lg, 7, &[true; 3], 0.0);
-        assert_eq!(spans.len(), 2);
-        // make the second word uncertain: equal logits everywhere
-        for v in &mut lg[7..14] {
-            *v = 0.0;
+    fn constrained_decoding_never_starts_with_inside_or_mixes_labels() {
+        // Words 1-3: B-PHONE, I-CITY (confident), I-PHONE. Argmax gives PHONE | CITY | PHONE;
+        // the constrained decoder picks one consistent sequence.
+        let text = "a b c d e";
+        let (enc, mut lg) = setup(text, &[0, 1, 4, 2, 0]);
+        lg[2 * 7 + 2] = 9.0; // I-PHONE close behind I-CITY on word 2
+        assert_eq!(texts(text, &plain(false, 0.0).decode(text, &enc, &lg)), vec![("b", 0), ("c", 1), ("d", 0)]);
+        assert_eq!(texts(text, &plain(true, 0.0).decode(text, &enc, &lg)), vec![("b c d", 0)]);
+        // Random logits: every decoded span is one label, and no span begins with I- unless
+        // it is a continuation; compare with argmax that does fragment.
+        let mut x = 12345u64;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % 1000) as f32 / 100.0
+        };
+        let text = "w ".repeat(40);
+        let text = text.trim_end();
+        for _ in 0..200 {
+            let (enc, _) = setup(text, &[0; 40]);
+            let lg: Vec<f32> = (0..40 * 7).map(|_| rnd()).collect();
+            let d = plain(true, 0.0);
+            let probs = d.word_probs(&enc, &lg);
+            let tags = d.best_tags(&probs);
+            for (w, &t) in tags.iter().enumerate() {
+                if t > 0 && t % 2 == 0 {
+                    assert!(w > 0 && (tags[w - 1] == t || tags[w - 1] == t - 1), "I- without a span at {w}: {tags:?}");
+                }
+            }
         }
-        lg[7 + 4] = 0.1;
-        let spans = decode(&enc, &lg, 7, &[true; 3], 0.5);
-        assert_eq!(spans.len(), 1);
-        assert_eq!((spans[0].start, spans[0].end), (0, 1));
+        // On short texts, Viterbi's sequence scores as well as the best of every allowed one.
+        let text = "a b c d";
+        for _ in 0..30 {
+            let (enc, _) = setup(text, &[0; 4]);
+            let lg: Vec<f32> = (0..4 * 7).map(|_| rnd()).collect();
+            let d = plain(true, 0.0);
+            let probs = d.word_probs(&enc, &lg);
+            let score = |ts: &[usize]| -> f32 {
+                (0..4)
+                    .map(|w| {
+                        let prev = if w == 0 { None } else { Some(ts[w - 1]) };
+                        if d.allowed(prev, ts[w]) { d.emission(&probs, w, prev, ts[w]) } else { f32::NEG_INFINITY }
+                    })
+                    .sum()
+            };
+            let mut best = f32::NEG_INFINITY;
+            for code in 0..7usize.pow(4) {
+                let ts: Vec<usize> = (0..4).map(|i| code / 7usize.pow(i) % 7).collect();
+                best = best.max(score(&ts));
+            }
+            assert!((score(&d.best_tags(&probs)) - best).abs() < 1e-4);
+        }
     }
 
     #[test]
-    fn redaction_keeps_non_pii_unless_asked() {
-        let text = "call nine one from delhi";
-        let spans = vec![
-            Span { start: 5, end: 13, label: 0, score: 1.0, pii: true },
-            Span { start: 19, end: 24, label: 1, score: 1.0, pii: false },
-        ];
-        let labels = vec!["PHONE".to_string(), "CITY".to_string()];
-        assert_eq!(redact(text, &spans, &labels, false), "call [PHONE] from delhi");
-        assert_eq!(redact(text, &spans, &labels, true), "call [PHONE] from [CITY]");
+    fn thresholds_are_per_label() {
+        let text = "a b c";
+        let (enc, mut lg) = setup(text, &[1, 0, 3]);
+        // Make the PHONE word uncertain (p ~ 0.6).
+        lg[0..7].copy_from_slice(&[1.0, 1.6, 0.0, 0.0, 0.0, 0.0, 0.0]);
+        let d = Decoder::new(&LABELS, vec![0.9, 0.0, 0.0], true, Validators::NONE);
+        assert_eq!(texts(text, &d.decode(text, &enc, &lg)), vec![("c", 1)]);
+        let d = Decoder::new(&LABELS, vec![0.3, 0.0, 0.0], true, Validators::NONE);
+        assert_eq!(texts(text, &d.decode(text, &enc, &lg)).len(), 2);
+    }
+
+    #[test]
+    fn number_validator_merges_extends_and_vetoes() {
+        let d = Decoder::new(&[("CREDIT_CARD", true), ("PHONE", true), ("DATE", true)], vec![0.0; 3], true, Validators::ALL);
+        // A phone cut into CREDIT_CARD "nine" + PHONE rest, missing its last word: one PHONE.
+        let text = "call nine eight four five oh one two three four five thanks";
+        let (enc, lg) = setup(text, &[0, 1, 3, 4, 4, 4, 4, 4, 4, 4, 0, 0]);
+        assert_eq!(texts(text, &d.decode(text, &enc, &lg)), vec![("nine eight four five oh one two three four five", 1)]);
+        // A 6-digit OTP tagged PHONE is dropped; a Luhn-valid 16-digit PHONE becomes a card.
+        let text = "otp is four four one two three nine";
+        let (enc, lg) = setup(text, &[0, 0, 3, 4, 4, 4, 4, 4]);
+        assert!(d.decode(text, &enc, &lg).is_empty());
+        let text = "4111 1111 1111 1111";
+        let (enc, lg) = setup(text, &[3, 4, 4, 4]);
+        assert_eq!(texts(text, &d.decode(text, &enc, &lg)), vec![(text, 0)]);
+    }
+
+    #[test]
+    fn name_validator_trims_titles_and_splits_spelled_names() {
+        let d = Decoder::new(&[("PERSON_NAME", true), ("CITY", false), ("EMAIL", true)], vec![0.0; 3], true, Validators::ALL);
+        let text = "hi mister rejean ouellet o u e l l e t and k r ramesh t";
+        let (enc, lg) = setup(text, &[0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 1, 2, 2, 1]);
+        let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
+        assert_eq!(got, vec!["rejean ouellet", "o u e l l e t", "k r ramesh"]);
     }
 }

@@ -8,12 +8,22 @@ use tokenizers::Tokenizer;
 
 use crate::error::{Error, Result};
 
-/// Byte ranges of the whitespace-delimited words of `text`.
+/// True for the characters that separate words: Unicode whitespace, every control
+/// character (C0, DEL, C1) and the invisible word separators U+200B, U+2060, U+FEFF, U+180E.
+///
+/// The tokenizer's normalizer deletes control and format characters, which would glue the
+/// words on either side into one; [`Encoder::encode`] replaces every separator by spaces
+/// before tokenizing, so words and word pieces always agree.
+pub fn is_separator(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || matches!(c, '\u{200B}' | '\u{2060}' | '\u{FEFF}' | '\u{180E}')
+}
+
+/// Byte ranges of the words of `text`, split on [`is_separator`].
 pub fn words(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let mut start = None;
     for (i, c) in text.char_indices() {
-        if c.is_whitespace() {
+        if is_separator(c) {
             if let Some(s) = start.take() {
                 out.push((s, i));
             }
@@ -105,9 +115,24 @@ impl Encoder {
         if out.words.is_empty() {
             return Ok(out);
         }
+        // Separators other than a plain space become as many spaces as they have bytes, so
+        // the tokenizer splits exactly where `words` does and offsets stay byte-exact.
+        let spaced: std::borrow::Cow<str> = if text.chars().any(|c| c != ' ' && is_separator(c)) {
+            let mut s = String::with_capacity(text.len());
+            for c in text.chars() {
+                if is_separator(c) {
+                    s.extend(std::iter::repeat_n(' ', c.len_utf8()));
+                } else {
+                    s.push(c);
+                }
+            }
+            s.into()
+        } else {
+            text.into()
+        };
         let enc = self
             .tok
-            .encode(text, false)
+            .encode(spaced.as_ref(), false)
             .map_err(|_| Error::Tokenizer("encoding failed".into()))?;
         let mut w = 0usize;
         for (&id, &(s, _)) in enc.get_ids().iter().zip(enc.get_offsets()) {
@@ -194,6 +219,9 @@ mod tests {
         let got: Vec<&str> = w.iter().map(|&(s, e)| &t[s..e]).collect();
         assert_eq!(got, vec!["my", "naam", "is", "é", "x"]);
         assert!(words("   ").is_empty());
+        let t = "a\u{1c}b\u{85}c\u{200b}d\u{0}e";
+        let got: Vec<&str> = words(t).iter().map(|&(s, e)| &t[s..e]).collect();
+        assert_eq!(got, vec!["a", "b", "c", "d", "e"]);
     }
 
     #[test]

@@ -22,17 +22,21 @@ pub enum pii_status {
     PII_ERR_INVALID_UTF8 = 2,
     /// The output buffer is too small; the needed size was written to the count argument.
     PII_ERR_BUFFER_TOO_SMALL = 3,
-    /// A file or directory could not be read.
+    /// A file or directory is missing or cannot be read: the model directory, or its
+    /// manifest, tokenizer or ONNX file (whatever its content would have been).
     PII_ERR_IO = 4,
-    /// The model manifest is missing or invalid.
+    /// The model manifest exists but is invalid (bad JSON, fields, labels, hashes).
     PII_ERR_MANIFEST = 5,
-    /// The tokenizer is missing, invalid or does not match the model.
+    /// The tokenizer file exists but is invalid or does not match the model.
     PII_ERR_TOKENIZER = 6,
-    /// The ONNX Runtime library is missing, cannot be loaded or is too old.
+    /// The ONNX Runtime library is missing, damaged (not an x86-64 ELF shared object, or
+    /// truncated), cannot be loaded or is too old; or `ort_library` names another file than
+    /// the runtime this process already loaded.
     PII_ERR_RUNTIME = 7,
-    /// The ONNX model is invalid or inference failed.
+    /// The ONNX model is invalid, a model-directory file does not match its SHA-256 in the
+    /// manifest, the model cannot run at the manifest's `max_length`, or inference failed.
     PII_ERR_MODEL = 8,
-    /// An argument has an invalid value.
+    /// An argument has an invalid value (including a `len` above `PTRDIFF_MAX`).
     PII_ERR_INVALID_ARGUMENT = 9,
     /// An internal error (a caught panic); the model stays usable.
     PII_ERR_INTERNAL = 10,
@@ -57,6 +61,13 @@ impl From<&Error> for pii_status {
     }
 }
 
+/// Smallest thread stack, in bytes (as given to `pthread_attr_setstacksize`), on which every
+/// call of this library is supported; most of it is ONNX Runtime's. Measured minimums (x86-64,
+/// glibc, ONNX Runtime 1.31, fixture and shipped model, any input length): `pii_tag` and
+/// `pii_redact` 92 KiB (also when they create a session), the first `pii_load` 100-112 KiB;
+/// this leaves more than 2x margin. Default thread stacks (8 MiB with glibc) are far above.
+pub const PII_MIN_STACK_SIZE: usize = 256 * 1024;
+
 /// Size of the message buffer in [`pii_error`].
 pub const PII_ERROR_MESSAGE_SIZE: usize = 512;
 
@@ -75,7 +86,10 @@ pub struct pii_error {
 #[derive(Debug, Clone, Copy)]
 pub struct pii_options {
     /// Path of `libonnxruntime.so` to load, or NULL to search the `PII_ORT_LIBRARY`
-    /// environment variable, then `libonnxruntime.so.1` beside `libpii.so`.
+    /// environment variable, then `libonnxruntime.so.1` beside `libpii.so`. The file is checked
+    /// (ELF64 x86-64 shared object, segments inside the file) before it is loaded. A process
+    /// loads one ONNX Runtime: once loaded, a non-NULL path must name that same file (through
+    /// any symlink) or the load fails with `PII_ERR_RUNTIME`; NULL uses the loaded one.
     pub ort_library: *const c_char,
     /// Spans whose score (mean label probability) is below this are dropped; 0 keeps all.
     pub min_score: f32,
@@ -83,7 +97,25 @@ pub struct pii_options {
     pub max_sessions: u32,
     /// ONNX file inside the model directory, or NULL for the manifest's (the int8 model).
     pub model_file: *const c_char,
+    /// Per-label lowest span score overriding the manifest's thresholds, as a NUL-terminated
+    /// list `"PERSON_NAME=0.7,DATE=0.5"`; NULL or `""` keeps the manifest's. An unknown label
+    /// or a value outside 0..1 is `PII_ERR_INVALID_ARGUMENT`.
+    pub thresholds: *const c_char,
+    /// Bit set of `PII_VALIDATE_*` checks applied to the model's spans; the default is
+    /// `PII_VALIDATE_ALL`.
+    pub validators: u32,
 }
+
+/// PHONE and CREDIT_CARD spans cover one whole spoken or written number of a plausible length.
+pub const PII_VALIDATE_NUMBERS: u32 = 1;
+/// EMAIL spans contain "at" and a dotted domain.
+pub const PII_VALIDATE_EMAIL: u32 = 2;
+/// DATE spans contain a month.
+pub const PII_VALIDATE_DATE: u32 = 4;
+/// PERSON_NAME spans exclude titles, honorifics and function words at their edges.
+pub const PII_VALIDATE_NAME: u32 = 8;
+/// Every validator (the default).
+pub const PII_VALIDATE_ALL: u32 = 15;
 
 /// A span of a tagged text.
 #[repr(C)]
@@ -171,6 +203,11 @@ unsafe fn c_path(p: *const c_char, name: &'static str) -> Result<PathBuf, Error>
 /// # Safety
 /// `text` valid for `len` bytes when `len > 0`.
 unsafe fn text_arg<'a>(text: *const c_char, len: usize) -> Result<&'a str, Error> {
+    // No object is larger than PTRDIFF_MAX bytes; such a length is a caller bug (a negative
+    // value cast to size_t, say). Refuse it before the text is touched.
+    if len > isize::MAX as usize {
+        return Err(Error::InvalidArgument(format!("len {len} is larger than PTRDIFF_MAX")));
+    }
     if len == 0 {
         return Ok("");
     }
@@ -187,11 +224,35 @@ pub extern "C" fn pii_default_options() -> pii_options {
         min_score: 0.0,
         max_sessions: 0,
         model_file: std::ptr::null(),
+        thresholds: std::ptr::null(),
+        validators: PII_VALIDATE_ALL,
     }
+}
+
+/// Parse `"LABEL=0.7,LABEL=0.5"` (labels are checked against the model at load).
+unsafe fn parse_thresholds(p: *const c_char) -> Result<Vec<(String, f32)>, Error> {
+    let bad = || Error::InvalidArgument("thresholds must read LABEL=VALUE[,LABEL=VALUE...]".into());
+    let s = CStr::from_ptr(p).to_str().map_err(|_| bad())?;
+    s.split(',')
+        .filter(|x| !x.trim().is_empty())
+        .map(|kv| {
+            let (k, v) = kv.split_once('=').ok_or_else(bad)?;
+            Ok((k.trim().to_string(), v.trim().parse::<f32>().map_err(|_| bad())?))
+        })
+        .collect()
 }
 
 /// Load the model directory `model_dir` (NUL-terminated path). `options` may be NULL for the
 /// defaults. On success `*out` receives the model, to be released with `pii_free`.
+///
+/// When the manifest lists SHA-256 hashes (`pii-trainer export` writes them), the tokenizer
+/// and the ONNX file are hashed and compared before use; a mismatch, or a used file missing
+/// from the list, is `PII_ERR_MODEL`. Manifests without hashes (older exports) load unchecked.
+/// Hashing costs about 1 ms per MB (measured: 18 ms for the shipped model's 18.5 MB, beside a
+/// load of 110-150 ms, on a busy 2-core x86-64 with SHA-NI); the manifest itself is not
+/// covered. The model is also run once at the manifest's `max_length`, so a manifest promising
+/// more tokens than the model's position table is refused here (`PII_ERR_MODEL`) rather than
+/// failing every long text later.
 ///
 /// # Safety
 /// Pointers follow the rules at the top of this header.
@@ -216,6 +277,9 @@ pub unsafe extern "C" fn pii_load(
             } else {
                 Some(c_path(o.model_file, "model_file")?.to_string_lossy().into_owned())
             },
+            thresholds: if o.thresholds.is_null() { Vec::new() } else { parse_thresholds(o.thresholds)? },
+            validators: crate::validate::Validators(o.validators & PII_VALIDATE_ALL),
+            constrained: true,
         };
         let model = Model::load(&dir, &opts)?;
         let label_cstrs = model
@@ -229,7 +293,7 @@ pub unsafe extern "C" fn pii_load(
 }
 
 /// Tag `len` bytes of UTF-8 at `text` (need not be NUL-terminated; `text` may be NULL when
-/// `len` is 0). Spans are written to `spans[0..cap]` in text order and their count to `*n`.
+/// `len` is 0; `len` above `PTRDIFF_MAX` is `PII_ERR_INVALID_ARGUMENT`). Spans are written to `spans[0..cap]` in text order and their count to `*n`.
 /// When `cap` is too small, returns `PII_ERR_BUFFER_TOO_SMALL`, writes no span, and sets `*n`
 /// to the count needed.
 ///

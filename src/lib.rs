@@ -9,9 +9,12 @@ pub mod manifest;
 
 pub use error::{Error, Result};
 pub mod decode;
+pub mod elf;
+pub mod validate;
 pub mod ffi;
 pub mod model;
 pub mod runtime;
 
 pub use decode::Span;
 pub use model::{Model, Options};
+pub use validate::Validators;

@@ -8,10 +8,19 @@
 //! - `tokenizer.json`: a Hugging Face tokenizer (WordPiece, `[CLS]`/`[SEP]`).
 //! - `pii_model.json`: this manifest.
 //!
+//! Integrity: the manifest's `sha256` maps each other file of the directory to its SHA-256
+//! (lowercase hex), written by `pii-trainer export`. At load the library hashes the bytes it
+//! actually uses (the tokenizer and the chosen ONNX file) and refuses the model on a mismatch
+//! or when a used file is not listed. A manifest without `sha256` (exported before it existed)
+//! loads unchecked. The manifest does not cover itself: protect `pii_model.json` (sign it or
+//! record its own hash) where the directory is not trusted.
+//!
 //! Tags are BIO over `labels`: index 0 is `O`, `1 + 2*i` is `B-<label i>`, `2 + 2*i` is
 //! `I-<label i>`. Each whitespace-delimited word is tagged by its first word piece.
 
 use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -59,6 +68,22 @@ pub struct Manifest {
     /// Version of the training run that produced the model.
     #[serde(default)]
     pub version: String,
+    /// Lowest span score kept per label (chosen on a dev split for precision); labels not
+    /// listed keep every span.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub thresholds: BTreeMap<String, f32>,
+    /// `"bio"` (the default): BIO-constrained decoding; `"argmax"`: each word's argmax tag,
+    /// for models that do not emit `B-` tags (the rule-built test fixture).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub decoding: Option<String>,
+    /// Validators that suit this model's labels (`numbers`, `email`, `date`, `name`); absent
+    /// means all of them. The options can switch them off, never on beyond this list.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub validators: Option<Vec<String>>,
+    /// SHA-256 (64 lowercase hex digits) of each file of the model directory other than the
+    /// manifest, by file name. Empty: not checked (models exported before hashes existed).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub sha256: BTreeMap<String, String>,
     /// Training run identity and metrics (data, init, seed, dev scores). Not read by the library.
     #[serde(default)]
     pub training: serde_json::Value,
@@ -79,6 +104,10 @@ impl Manifest {
             model_file: default_model_file(),
             name: String::new(),
             version: String::new(),
+            thresholds: Default::default(),
+            decoding: None,
+            validators: None,
+            sha256: Default::default(),
             training: serde_json::Value::Null,
         }
     }
@@ -167,11 +196,60 @@ impl Manifest {
                 self.max_length
             )));
         }
+        for (name, t) in &self.thresholds {
+            if self.label_index(name).is_none() || !(0.0..=1.0).contains(t) {
+                return Err(Error::Manifest(format!("threshold for {name:?} needs a known label and a value in 0..=1")));
+            }
+        }
         if self.model_file.is_empty() || self.model_file.contains('/') || self.model_file.contains("..") {
             return Err(Error::Manifest("model_file must be a plain file name".into()));
         }
+        if !matches!(self.decoding.as_deref(), None | Some("bio") | Some("argmax")) {
+            return Err(Error::Manifest("decoding must be \"bio\" or \"argmax\"".into()));
+        }
+        if let Some(v) = &self.validators {
+            if let Some(bad) = v.iter().find(|n| crate::validate::Validators::named(n).is_none()) {
+                return Err(Error::Manifest(format!("unknown validator {bad:?} (numbers, email, date, name)")));
+            }
+        }
+        for (name, hex) in &self.sha256 {
+            let plain = !name.is_empty() && !name.contains('/') && !name.contains("..") && name != MANIFEST_FILE;
+            if !plain {
+                return Err(Error::Manifest(format!("sha256 entry {name:?} must name another file of the directory")));
+            }
+            if hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
+                return Err(Error::Manifest(format!("sha256 of {name} must be 64 lowercase hex digits")));
+            }
+        }
         Ok(())
     }
+
+    /// Check `bytes`, the content of the directory's file `name`, against the manifest's
+    /// SHA-256. Passes when the manifest records no hashes at all; otherwise a file that is not
+    /// listed or does not match is [`Error::Model`].
+    pub fn verify_file(&self, name: &str, bytes: &[u8]) -> Result<()> {
+        if self.sha256.is_empty() {
+            return Ok(());
+        }
+        let Some(want) = self.sha256.get(name) else {
+            return Err(Error::Model(format!(
+                "{name} has no SHA-256 in {MANIFEST_FILE}: the model directory was changed after export"
+            )));
+        };
+        let got = sha256_hex(bytes);
+        if &got != want {
+            return Err(Error::Model(format!(
+                "{name} does not match the SHA-256 in {MANIFEST_FILE} (expected {want}, found {got}): \
+                 the file was changed or damaged after export"
+            )));
+        }
+        Ok(())
+    }
+}
+
+/// SHA-256 of `bytes` as 64 lowercase hex digits.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// The seven labels of the shipped model, in tag order.
@@ -221,5 +299,40 @@ mod tests {
         assert!(m.validate().is_err());
         assert!(Manifest::from_json("{").is_err());
         assert!(Manifest::from_json("{\"format\":1}").is_err());
+        let mut m = Manifest::new(default_labels(), 128);
+        m.sha256.insert(MODEL_FILE.into(), "ab".repeat(31));
+        assert!(m.validate().is_err());
+        let mut m = Manifest::new(default_labels(), 128);
+        m.sha256.insert(MODEL_FILE.into(), "AB".repeat(32));
+        assert!(m.validate().is_err());
+        let mut m = Manifest::new(default_labels(), 128);
+        m.sha256.insert("../model.onnx".into(), "ab".repeat(32));
+        assert!(m.validate().is_err());
+        let mut m = Manifest::new(default_labels(), 128);
+        m.sha256.insert(MANIFEST_FILE.into(), "ab".repeat(32));
+        assert!(m.validate().is_err());
+    }
+
+    #[test]
+    fn sha256_matches_known_vectors() {
+        assert_eq!(sha256_hex(b""), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+        assert_eq!(sha256_hex(b"abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    }
+
+    #[test]
+    fn verify_file_checks_listed_files_only_when_hashes_exist() {
+        let mut m = Manifest::new(default_labels(), 128);
+        m.verify_file(MODEL_FILE, b"anything").unwrap();
+        m.sha256.insert(MODEL_FILE.into(), sha256_hex(b"model"));
+        m.verify_file(MODEL_FILE, b"model").unwrap();
+        let e = m.verify_file(MODEL_FILE, b"modem").unwrap_err();
+        assert!(matches!(e, Error::Model(_)) && e.to_string().contains("does not match"), "{e}");
+        let e = m.verify_file(TOKENIZER_FILE, b"{}").unwrap_err();
+        assert!(matches!(e, Error::Model(_)) && e.to_string().contains("no SHA-256"), "{e}");
+        // Hashes survive a JSON round trip; a manifest without them still parses.
+        let back = Manifest::from_json(&serde_json::to_string(&m).unwrap()).unwrap();
+        assert_eq!(back.sha256, m.sha256);
+        let old = Manifest::new(default_labels(), 128);
+        assert!(!serde_json::to_string(&old).unwrap().contains("sha256"));
     }
 }

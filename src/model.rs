@@ -7,11 +7,12 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::decode::{self, Span};
+use crate::decode::{self, Decoder, Span};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, TOKENIZER_FILE};
 use crate::runtime;
+use crate::validate::Validators;
 
 /// Options for [`Model::load`].
 #[derive(Debug, Clone)]
@@ -25,11 +26,26 @@ pub struct Options {
     pub max_sessions: usize,
     /// ONNX file inside the model directory; `None` uses the manifest's `model_file`.
     pub model_file: Option<String>,
+    /// Per-label lowest span score, overriding the manifest's `thresholds` for the labels
+    /// named; the effective threshold is never below `min_score`.
+    pub thresholds: Vec<(String, f32)>,
+    /// Validators applied to the model's spans ([`Validators::ALL`] by default).
+    pub validators: Validators,
+    /// BIO-constrained (Viterbi) decoding; `false` takes each word's argmax tag (for evaluation).
+    pub constrained: bool,
 }
 
 impl Default for Options {
     fn default() -> Self {
-        Options { ort_library: None, min_score: 0.0, max_sessions: 0, model_file: None }
+        Options {
+            ort_library: None,
+            min_score: 0.0,
+            max_sessions: 0,
+            model_file: None,
+            thresholds: Vec::new(),
+            validators: Validators::ALL,
+            constrained: true,
+        }
     }
 }
 
@@ -44,8 +60,7 @@ pub struct Model {
     manifest: Manifest,
     encoder: Encoder,
     label_names: Vec<String>,
-    pii: Vec<bool>,
-    min_score: f32,
+    decoder: Decoder,
     model_bytes: Vec<u8>,
     max_sessions: usize,
     has_token_types: bool,
@@ -90,7 +105,15 @@ impl Model {
             return Err(Error::InvalidArgument("min_score must be within 0..=1".into()));
         }
         let manifest = Manifest::read(dir)?;
-        let encoder = Encoder::from_file(&dir.join(TOKENIZER_FILE), manifest.max_length)?;
+        let decoder = decoder_for(&manifest, opts)?;
+        // The bytes that are hashed are the bytes that are parsed: no window between the check
+        // and the use.
+        let tok_path = dir.join(TOKENIZER_FILE);
+        let tok_bytes =
+            std::fs::read(&tok_path).map_err(|e| Error::io(format!("cannot read {}", tok_path.display()), e))?;
+        manifest.verify_file(TOKENIZER_FILE, &tok_bytes)?;
+        let encoder = Encoder::from_bytes(&tok_bytes, manifest.max_length)?;
+        drop(tok_bytes);
         runtime::ensure(opts.ort_library.as_deref())?;
         let file = opts.model_file.clone().unwrap_or_else(|| manifest.model_file.clone());
         if file.is_empty() || file.contains('/') {
@@ -98,6 +121,7 @@ impl Model {
         }
         let path = dir.join(&file);
         let model_bytes = std::fs::read(&path).map_err(|e| Error::io(format!("cannot read {}", path.display()), e))?;
+        manifest.verify_file(&file, &model_bytes)?;
         let session = new_session(&model_bytes)?;
         let has_token_types = check_signature(&session, &manifest, encoder.vocab_size())?;
         let max_sessions = match opts.max_sessions {
@@ -106,8 +130,7 @@ impl Model {
         };
         let model = Model {
             label_names: manifest.labels.iter().map(|l| l.name.clone()).collect(),
-            pii: manifest.labels.iter().map(|l| l.pii).collect(),
-            min_score: opts.min_score,
+            decoder,
             manifest,
             encoder,
             model_bytes,
@@ -124,6 +147,21 @@ impl Model {
                 probe.len() / 2,
                 model.manifest.num_tags()
             )));
+        }
+        // A second probe at max_length catches a manifest that promises longer windows than the
+        // model's position table holds (every long text would otherwise fail at tag time).
+        let n = model.manifest.max_length;
+        let mut ids = vec![model.encoder.cls_id() as i64; n];
+        ids[n - 1] = model.encoder.sep_id() as i64;
+        match model.logits(&ids) {
+            Ok(_) => {}
+            Err(Error::Model(m)) => {
+                return Err(Error::Model(format!(
+                    "the model cannot run the manifest's max_length of {n} tokens (is max_length larger \
+                     than the model's position embeddings?): {m}"
+                )))
+            }
+            Err(e) => return Err(e),
         }
         Ok(model)
     }
@@ -150,7 +188,7 @@ impl Model {
             return Ok(Vec::new());
         }
         let logits = self.piece_logits(&enc)?;
-        Ok(decode::decode(&enc, &logits, self.manifest.num_tags(), &self.pii, self.min_score))
+        Ok(self.decoder.decode(text, &enc, &logits))
     }
 
     /// Tag `text` and replace PII spans (and non-PII spans when `non_pii`) by `[LABEL]`.
@@ -266,4 +304,30 @@ fn check_signature(session: &Session, manifest: &Manifest, vocab: usize) -> Resu
         )));
     }
     Ok(names.contains(&"token_type_ids"))
+}
+
+/// The decoder of `manifest` with the thresholds and validators of `opts`.
+fn decoder_for(manifest: &Manifest, opts: &Options) -> Result<Decoder> {
+    let mut thresholds: Vec<f32> = manifest
+        .labels
+        .iter()
+        .map(|l| manifest.thresholds.get(&l.name).copied().unwrap_or(0.0))
+        .collect();
+    for (name, t) in &opts.thresholds {
+        let i = manifest
+            .label_index(name)
+            .ok_or_else(|| Error::InvalidArgument(format!("threshold for unknown label {name:?}")))?;
+        if !(0.0..=1.0).contains(t) {
+            return Err(Error::InvalidArgument(format!("threshold for {name} must be within 0..=1")));
+        }
+        thresholds[i] = *t;
+    }
+    thresholds.iter_mut().for_each(|t| *t = t.max(opts.min_score));
+    let labels: Vec<(&str, bool)> = manifest.labels.iter().map(|l| (l.name.as_str(), l.pii)).collect();
+    let allowed = match &manifest.validators {
+        None => Validators::ALL,
+        Some(names) => Validators(names.iter().filter_map(|n| Validators::named(n)).fold(0, |a, v| a | v.0)),
+    };
+    let constrained = opts.constrained && manifest.decoding.as_deref() != Some("argmax");
+    Ok(Decoder::new(&labels, thresholds, constrained, Validators(opts.validators.0 & allowed.0)))
 }

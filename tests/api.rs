@@ -154,3 +154,108 @@ fn broken_model_directories_are_rejected() {
     let e = pii::Model::load(d.path(), &options()).unwrap_err();
     assert!(matches!(e, pii::Error::Manifest(_)), "{e:?}");
 }
+
+/// A copy of a model directory (the files `pii_load` reads).
+fn model_copy(src: &std::path::Path) -> tempfile::TempDir {
+    let d = tempfile::tempdir().unwrap();
+    for f in ["pii_model.json", "tokenizer.json", "model.onnx"] {
+        std::fs::copy(src.join(f), d.path().join(f)).unwrap();
+    }
+    d
+}
+
+fn edit_manifest(dir: &std::path::Path, f: impl FnOnce(&mut pii::manifest::Manifest)) {
+    let mut m = pii::manifest::Manifest::read(dir).unwrap();
+    f(&mut m);
+    m.write(dir).unwrap();
+}
+
+#[test]
+fn max_length_beyond_the_position_table_is_refused_at_load() {
+    // The fixture's position table has 128 rows (max_length 16).
+    let d = model_copy(&fixture_dir());
+    edit_manifest(d.path(), |m| m.max_length = 129);
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Model(_)), "{e:?}");
+    assert!(e.to_string().contains("max_length of 129"), "{e}");
+
+    // At exactly the table's size it loads, and a text longer than one window tags.
+    edit_manifest(d.path(), |m| m.max_length = 128);
+    let m = pii::Model::load(d.path(), &options()).unwrap();
+    let text = "call priya sharma on nine eight seven ".repeat(40);
+    m.tag(&text).expect("long text tags at max_length 128");
+}
+
+#[test]
+fn shipped_manifests_record_the_sha256_of_their_files() {
+    let shipped = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/model");
+    for dir in [fixture_dir(), shipped] {
+        let m = pii::manifest::Manifest::read(&dir).unwrap();
+        for f in [pii::manifest::TOKENIZER_FILE, m.model_file.as_str()] {
+            let want = m.sha256.get(f).unwrap_or_else(|| panic!("{} lists {f}", dir.display()));
+            assert_eq!(want, &pii::manifest::sha256_hex(&std::fs::read(dir.join(f)).unwrap()), "{}", dir.display());
+        }
+    }
+}
+
+#[test]
+fn integrity_check_refuses_changed_files_and_spares_old_manifests() {
+    // One byte flipped every 4 KiB of model.onnx: refused with a clear message.
+    let d = model_copy(&fixture_dir());
+    let p = d.path().join("model.onnx");
+    let mut b = std::fs::read(&p).unwrap();
+    for i in (0..b.len()).step_by(4096) {
+        b[i] ^= 0x20;
+    }
+    std::fs::write(&p, &b).unwrap();
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Model(_)), "{e:?}");
+    assert!(e.to_string().contains("model.onnx does not match the SHA-256"), "{e}");
+
+    // A changed tokenizer too.
+    let d = model_copy(&fixture_dir());
+    let p = d.path().join("tokenizer.json");
+    let mut b = std::fs::read(&p).unwrap();
+    b.push(b'\n');
+    std::fs::write(&p, &b).unwrap();
+    let e = pii::Model::load(d.path(), &options()).unwrap_err();
+    assert!(matches!(e, pii::Error::Model(_)) && e.to_string().contains("tokenizer.json"), "{e}");
+
+    // A manifest exported before hashes existed loads unchecked.
+    edit_manifest(d.path(), |m| m.sha256.clear());
+    pii::Model::load(d.path(), &options()).unwrap();
+}
+
+#[test]
+fn integrity_check_cost_on_the_shipped_model() {
+    let shipped = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("data/model");
+    let bytes = std::fs::read(shipped.join("model.onnx")).unwrap();
+    let tok = std::fs::read(shipped.join("tokenizer.json")).unwrap();
+    let t = std::time::Instant::now();
+    let reps = 5;
+    for _ in 0..reps {
+        std::hint::black_box(pii::manifest::sha256_hex(&bytes));
+        std::hint::black_box(pii::manifest::sha256_hex(&tok));
+    }
+    let hash_ms = t.elapsed().as_secs_f64() * 1e3 / reps as f64;
+    let mb = (bytes.len() + tok.len()) as f64 / 1e6;
+    let time_load = |dir: &std::path::Path| {
+        let mut best = f64::INFINITY;
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let m = pii::Model::load(dir, &pii::Options { max_sessions: 1, ..options() }).unwrap();
+            best = best.min(t.elapsed().as_secs_f64() * 1e3);
+            drop(m);
+        }
+        best
+    };
+    let with = time_load(&shipped);
+    let d = model_copy(&shipped);
+    edit_manifest(d.path(), |m| m.sha256.clear());
+    let without = time_load(d.path());
+    eprintln!(
+        "integrity: SHA-256 of {mb:.1} MB in {hash_ms:.1} ms ({:.0} MB/s); shipped model load {with:.0} ms \
+         with hashes, {without:.0} ms without",
+        mb / hash_ms * 1e3
+    );
+}

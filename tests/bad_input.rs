@@ -167,10 +167,10 @@ fn span_problems(text: &[u8], spans: &[pii_span]) -> Vec<String> {
             p.push(format!("span {i} not on char boundaries"));
             continue;
         }
-        if !(sp.start == 0 || s[..sp.start].ends_with(char::is_whitespace))
-            || !(sp.end == s.len() || s[sp.end..].starts_with(char::is_whitespace))
-            || s[sp.start..sp.end].starts_with(char::is_whitespace)
-            || s[sp.start..sp.end].ends_with(char::is_whitespace)
+        if !(sp.start == 0 || s[..sp.start].ends_with(pii::encode::is_separator))
+            || !(sp.end == s.len() || s[sp.end..].starts_with(pii::encode::is_separator))
+            || s[sp.start..sp.end].starts_with(pii::encode::is_separator)
+            || s[sp.start..sp.end].ends_with(pii::encode::is_separator)
         {
             p.push(format!("span {i} not on word boundaries"));
         }
@@ -199,7 +199,18 @@ fn peak_rss_kb() -> u64 {
 }
 
 /// A copy of the fixture directory to break.
+/// A copy of the fixture whose manifest has no SHA-256 list (as exported before hashes
+/// existed), so a case that damages a file reaches the check it is about, not the integrity
+/// check; [`fixture_copy_hashed`] keeps the list.
 fn fixture_copy() -> tempfile::TempDir {
+    let d = fixture_copy_hashed();
+    edit_manifest(d.path(), |v| {
+        v.as_object_mut().unwrap().remove("sha256");
+    });
+    d
+}
+
+fn fixture_copy_hashed() -> tempfile::TempDir {
     let d = tempfile::tempdir().unwrap();
     for f in ["pii_model.json", "tokenizer.json", "model.onnx"] {
         std::fs::copy(fixture_dir().join(f), d.path().join(f)).unwrap();
@@ -650,6 +661,46 @@ fn bad_input_table() {
         let d = fixture_copy();
         std::fs::remove_file(d.path().join("tokenizer.json")).unwrap();
         load_case(d.path(), |_| {})
+    }));
+    // ---- integrity (SHA-256 in the manifest)
+    cases.push(case("load: model.onnx one byte flipped per 4 KiB (hashed)", PII_ERR_MODEL, || {
+        let d = fixture_copy_hashed();
+        let p = d.path().join("model.onnx");
+        let mut b = std::fs::read(&p).unwrap();
+        for i in (0..b.len()).step_by(4096) {
+            b[i] ^= 0x01;
+        }
+        std::fs::write(&p, &b).unwrap();
+        let mut o = load_case(d.path(), |_| {});
+        o.check(o.message.contains("SHA-256"), "message names the SHA-256 check");
+        o
+    }));
+    cases.push(case("load: tokenizer.json one vocab entry renamed (hashed)", PII_ERR_MODEL, || {
+        let d = fixture_copy_hashed();
+        let p = d.path().join("tokenizer.json");
+        let s = std::fs::read_to_string(&p).unwrap().replacen("\"the\":", "\"thx\":", 1);
+        std::fs::write(&p, s).unwrap();
+        let mut o = load_case(d.path(), |_| {});
+        o.check(o.message.contains("tokenizer.json") && o.message.contains("SHA-256"), "names the file");
+        o
+    }));
+    cases.push(case("load: model_file not listed in the manifest's sha256", PII_ERR_MODEL, || {
+        let d = fixture_copy_hashed();
+        std::fs::copy(d.path().join("model.onnx"), d.path().join("other.onnx")).unwrap();
+        let f = CString::new("other.onnx").unwrap();
+        load_case(d.path(), |o| o.model_file = f.as_ptr())
+    }));
+    cases.push(case("load: manifest sha256 not hex", PII_ERR_MANIFEST, || {
+        let d = fixture_copy_hashed();
+        edit_manifest(d.path(), |v| v["sha256"]["model.onnx"] = "zz".repeat(32).into());
+        load_case(d.path(), |_| {})
+    }));
+    cases.push(case("load: manifest max_length 200 > position table 128", PII_ERR_MODEL, || {
+        let d = fixture_copy_hashed();
+        edit_manifest(d.path(), |v| v["max_length"] = 200.into());
+        let mut o = load_case(d.path(), |_| {});
+        o.check(o.message.contains("max_length"), "message names max_length");
+        o
     }));
     cases.push(case("load: min_score 2.0", PII_ERR_INVALID_ARGUMENT, || {
         load_case(&fixture_dir(), |o| o.min_score = 2.0)

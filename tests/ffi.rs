@@ -151,3 +151,63 @@ fn status_strings_cover_every_code() {
     assert_eq!(unsafe { CStr::from_ptr(pii_status_str(-3)) }.to_str().unwrap(), "unknown status");
     assert_eq!(unsafe { CStr::from_ptr(pii_status_str(11)) }.to_str().unwrap(), "unknown status");
 }
+
+#[test]
+fn len_above_ptrdiff_max_is_rejected_before_the_text_is_read() {
+    let m = ffi_load_fixture();
+    // A 4-byte buffer with a length no object can have: reading it would fault.
+    let text = *b"nine";
+    for len in [isize::MAX as usize + 1, usize::MAX, usize::MAX - 3] {
+        let mut spans = [pii_span { start: 7, end: 7, label: 99, score: -1.0, is_pii: false }; 4];
+        let mut n = 4242usize;
+        let mut e = ffi_error();
+        let st = unsafe { pii_tag(m, text.as_ptr() as _, len, spans.as_mut_ptr(), 4, &mut n, &mut e) };
+        assert_eq!(st, pii_status::PII_ERR_INVALID_ARGUMENT, "len {len}: {}", ffi_message(&e));
+        assert!(ffi_message(&e).contains("PTRDIFF_MAX"), "{}", ffi_message(&e));
+        assert_eq!(n, 4242, "no output on failure");
+        assert_eq!(spans[0].label, 99);
+        let mut out = [0 as std::ffi::c_char; 16];
+        let mut out_len = 4242usize;
+        let st = unsafe { pii_redact(m, text.as_ptr() as _, len, 0, out.as_mut_ptr(), 16, &mut out_len, &mut e) };
+        assert_eq!(st, pii_status::PII_ERR_INVALID_ARGUMENT, "redact len {len}");
+        assert_eq!(out_len, 4242);
+        // Also with a NULL text: the length is the first thing checked.
+        let st = unsafe { pii_tag(m, null(), len, spans.as_mut_ptr(), 4, &mut n, &mut e) };
+        assert_eq!(st, pii_status::PII_ERR_INVALID_ARGUMENT);
+    }
+    unsafe { pii_free(m) };
+}
+
+/// Missing files of a model directory are `PII_ERR_IO`, whichever file, and the header's
+/// status descriptions say so (before, PII_ERR_MANIFEST / PII_ERR_TOKENIZER claimed "missing").
+#[test]
+fn missing_model_files_are_io_errors_as_the_header_says() {
+    let ort = CString::new(ort_library().to_str().unwrap()).unwrap();
+    let mut o = pii_default_options();
+    o.ort_library = ort.as_ptr();
+    for missing in ["pii_model.json", "tokenizer.json", "model.onnx"] {
+        let d = tempfile::tempdir().unwrap();
+        for f in ["pii_model.json", "tokenizer.json", "model.onnx"] {
+            if f != missing {
+                std::fs::copy(fixture_dir().join(f), d.path().join(f)).unwrap();
+            }
+        }
+        let dir = CString::new(d.path().to_str().unwrap()).unwrap();
+        let mut m = null_mut();
+        let mut e = ffi_error();
+        let st = unsafe { pii_load(dir.as_ptr(), &o, &mut m, &mut e) };
+        assert_eq!(st, pii_status::PII_ERR_IO, "{missing} missing: {}", ffi_message(&e));
+        assert!(ffi_message(&e).contains(missing), "{}", ffi_message(&e));
+        assert!(m.is_null());
+    }
+    let h = include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/include/pii.h"));
+    let doc = |code: &str| -> String {
+        let at = h.find(&format!("  {code} = ")).unwrap_or_else(|| panic!("{code} in pii.h"));
+        let before: Vec<&str> = h[..at].lines().rev().take_while(|l| l.trim_start().starts_with("//")).collect();
+        before.into_iter().rev().collect::<Vec<_>>().join(" ").to_lowercase()
+    };
+    assert!(doc("PII_ERR_IO").contains("missing"), "{}", doc("PII_ERR_IO"));
+    for code in ["PII_ERR_MANIFEST", "PII_ERR_TOKENIZER"] {
+        assert!(!doc(code).contains("missing"), "{code}: {}", doc(code));
+    }
+}

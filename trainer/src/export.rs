@@ -279,12 +279,19 @@ pub fn export_checkpoint(ck: &Checkpoint, out: &Path, opts: &ExportOptions) -> R
 
     let mut manifest = Manifest::new(labels, max_length);
     manifest.vocab_size = ck.config.vocab_size;
+    manifest.validators = ck.meta.get("validators").and_then(|v| serde_json::from_value(v.clone()).ok());
+    manifest.decoding = ck.meta.get("decoding").and_then(|v| v.as_str()).map(str::to_string);
     manifest.model_file = if opts.int8 { MODEL_FILE } else { MODEL_FP32_FILE }.to_string();
     manifest.name = opts
         .name
         .clone()
         .or_else(|| ck.meta.get("name").and_then(|v| v.as_str()).map(str::to_string))
         .unwrap_or_else(|| "pii-bert".into());
+    // The library verifies these at load: the model that runs is the model exported here.
+    for (f, bytes) in &written {
+        manifest.sha256.insert(f.clone(), pii::manifest::sha256_hex(bytes));
+    }
+    manifest.sha256.insert(TOKENIZER_FILE.to_string(), pii::manifest::sha256_hex(&tok_bytes));
     let date = utc_date();
     manifest.version = opts.version.clone().unwrap_or_else(|| format!("{date}-{}", weights_hash(ck)));
     let c = &ck.config;
@@ -471,6 +478,11 @@ pub fn fixture_checkpoint(tokenizer: &Path) -> Result<Checkpoint> {
     let meta = serde_json::json!({
         "labels": labels,
         "max_length": FIXTURE_MAX_LENGTH,
+        // The fixture's toy numbers ("nine eight seven") are far too short for the number
+        // validator; the validators are tested on their own and on the shipped model.
+        "validators": [],
+        // Its rules emit I-PHONE for every digit word, never B-PHONE.
+        "decoding": "argmax",
         "fixture": {
             "description": "tiny rule-built test model, not trained: spoken digits, 'oh', 'double', 'triple' and digit word pieces -> I-PHONE; priya/rahul/john -> B-PERSON_NAME; sharma/smith -> I-PERSON_NAME; delhi/mumbai -> B-CITY; everything else O (by each word's first piece)",
             "seed": FIXTURE_SEED,
@@ -643,13 +655,23 @@ mod tests {
         let tok: serde_json::Value =
             serde_json::from_slice(&std::fs::read(out.path().join(TOKENIZER_FILE)).unwrap()).unwrap();
         assert!(tok["padding"].is_null() && tok["truncation"].is_null());
+        // Every written file's SHA-256 is in the manifest, and only those.
+        let names: Vec<&str> = m.sha256.keys().map(String::as_str).collect();
+        let mut want = [MODEL_FILE, MODEL_FP32_FILE, TOKENIZER_FILE];
+        want.sort();
+        assert_eq!(names, want);
+        for (f, h) in &m.sha256 {
+            assert_eq!(h, &pii::manifest::sha256_hex(&std::fs::read(out.path().join(f)).unwrap()), "{f}");
+        }
 
         // --fp32-only: the manifest points at the fp32 file and the stale int8 file goes.
         let opts = ExportOptions { int8: false, ..Default::default() };
         let r = export_checkpoint(&ck, out.path(), &opts).unwrap();
         assert_eq!(r.manifest.model_file, MODEL_FP32_FILE);
         assert!(!out.path().join(MODEL_FILE).exists());
-        assert_eq!(Manifest::read(out.path()).unwrap().model_file, MODEL_FP32_FILE);
+        let m = Manifest::read(out.path()).unwrap();
+        assert_eq!(m.model_file, MODEL_FP32_FILE);
+        assert_eq!(m.sha256.keys().map(String::as_str).collect::<Vec<_>>(), [MODEL_FP32_FILE, TOKENIZER_FILE]);
     }
 
     #[test]

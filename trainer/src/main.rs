@@ -2,14 +2,20 @@
 
 use clap::{Parser, Subcommand};
 
+mod ablate;
 mod bert;
+mod corpus;
 mod data;
 mod eval;
 mod export;
+mod features;
 mod generate;
 mod onnx;
+mod optim;
 mod predict;
+mod report;
 mod train;
+mod tune;
 
 #[derive(Parser)]
 #[command(name = "pii-trainer", version, about = "Train and evaluate the pii tagger model")]
@@ -22,6 +28,8 @@ struct Cli {
 enum Cmd {
     /// Write train/dev/held-out jsonl sets from the STT utterance generator.
     Generate(generate::Args),
+    /// Convert the hand-written corpus (markup) into train/dev/challenge jsonl, split by writer.
+    Corpus(corpus::Args),
     /// Fine-tune a BERT-family encoder as a token classifier (candle, CPU).
     Train(train::Args),
     /// Write a model directory (ONNX int8 + fp32, tokenizer, manifest) from a checkpoint.
@@ -32,15 +40,25 @@ enum Cmd {
     Predict(predict::Args),
     /// Score predictions against gold spans.
     Eval(eval::Args),
+    /// The quality table of a model on every evaluation set (Markdown).
+    Report(report::Args),
+    /// Choose per-label score thresholds on dev sets and write them into a manifest.
+    Tune(tune::Args),
+    /// The decoding ablation table: each decoding step scored and timed, per model.
+    Ablate(ablate::Args),
 }
 
 fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Generate(a) => generate::run(a),
+        Cmd::Corpus(a) => corpus::run(a),
         Cmd::Train(a) => train::run(a),
         Cmd::Export(a) => export::run(a),
         Cmd::Fixture(a) => export::run_fixture(a),
         Cmd::Predict(a) => predict::run(a),
         Cmd::Eval(a) => eval::run(a),
+        Cmd::Tune(a) => tune::run(a),
+        Cmd::Report(a) => report::run(a),
+        Cmd::Ablate(a) => ablate::run(a),
     }
 }

@@ -15,8 +15,6 @@
 //! chooses explicitly.
 
 use anyhow::{bail, Context, Result};
-use candle_core::backprop::GradStore;
-use candle_core::{CpuStorage, Device, InplaceOp1, Layout, Storage, Tensor, Var};
 use indicatif::{ProgressBar, ProgressStyle};
 use pii::encode::{Encoded, Encoder};
 use pii::manifest::{default_labels, LabelInfo};
@@ -24,13 +22,14 @@ use rand::seq::SliceRandom;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde_json::json;
-use std::cell::RefCell;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use crate::bert::{masked_cross_entropy, no_decay, BertTagger, Dropout};
+use crate::bert::{masked_cross_entropy, BertTagger, Dropout};
 use crate::data::{self, Entity, Example};
+use crate::features::{batch_tensors, featurize, Feature};
+use crate::optim::{lr_factor, AdamW, PartGrads};
 
 /// Command-line arguments.
 #[derive(clap::Args, Debug)]
@@ -38,12 +37,13 @@ pub struct Args {
     /// Pretrained BERT directory (config.json, model.safetensors, tokenizer.json).
     #[arg(long, default_value = ".deps/minilm")]
     pub init: PathBuf,
-    /// Training jsonl.
-    #[arg(long, default_value = "data/train.jsonl")]
-    pub train: PathBuf,
-    /// Dev jsonl, scored each epoch; the best epoch by span F1 is kept.
-    #[arg(long)]
-    pub dev: Option<PathBuf>,
+    /// Training jsonl files, comma separated (a file listed twice is used twice per epoch).
+    #[arg(long, value_delimiter = ',', default_value = "data/train.jsonl")]
+    pub train: Vec<PathBuf>,
+    /// Dev jsonl files (comma separated), scored together each epoch; the best epoch by span
+    /// F1 is kept.
+    #[arg(long, value_delimiter = ',')]
+    pub dev: Vec<PathBuf>,
     /// Output checkpoint directory.
     #[arg(long)]
     pub out: PathBuf,
@@ -92,198 +92,7 @@ pub struct Args {
     pub max_steps: Option<usize>,
 }
 
-/// Tag index of `B-label_i` is `1 + 2i`, of `I-label_i` is `2 + 2i`; `O` is 0.
-pub fn b_tag(label: usize) -> u32 {
-    (1 + 2 * label) as u32
-}
 
-/// One training/eval sequence.
-#[derive(Clone, Debug)]
-pub struct Feature {
-    /// `[CLS] pieces [SEP]`.
-    pub ids: Vec<u32>,
-    /// Tag per position (0 where not scored).
-    pub labels: Vec<u32>,
-    /// 1 where the position is the first piece of a word, else 0.
-    pub scored: Vec<f32>,
-    /// For each word, its position in `ids` when it has a piece inside the window.
-    pub word_pos: Vec<Option<usize>>,
-}
-
-/// Word-level BIO tags from character-offset entities.
-pub fn word_tags(ex: &Example, enc: &Encoded, labels: &[LabelInfo]) -> Result<Vec<u32>> {
-    let mut tags = vec![0u32; enc.words.len()];
-    let mut ents: Vec<&Entity> = ex.entities.iter().collect();
-    ents.sort_by_key(|e| (e.start, e.end));
-    for e in ents {
-        let li = labels
-            .iter()
-            .position(|l| l.name == e.label)
-            .with_context(|| format!("example {}: unknown label {}", ex.id, e.label))?;
-        let bs = data::char_to_byte(&ex.text, e.start);
-        let be = data::char_to_byte(&ex.text, e.end);
-        let mut first = true;
-        for (w, &(ws, we)) in enc.words.iter().enumerate() {
-            if ws < be && bs < we {
-                if tags[w] != 0 {
-                    continue; // overlapping entities: the earlier one wins
-                }
-                tags[w] = if first { b_tag(li) } else { b_tag(li) + 1 };
-                first = false;
-            }
-        }
-    }
-    Ok(tags)
-}
-
-/// Build the model input and loss targets of one example.
-pub fn featurize(encoder: &Encoder, ex: &Example, labels: &[LabelInfo], max_length: usize) -> Result<(Feature, Encoded)> {
-    let enc = encoder.encode(&ex.text).map_err(|e| anyhow::anyhow!("example {}: {e}", ex.id))?;
-    let tags = word_tags(ex, &enc, labels)?;
-    let n = enc.ids.len().min(max_length - 2);
-    let mut ids = Vec::with_capacity(n + 2);
-    ids.push(encoder.cls_id());
-    ids.extend_from_slice(&enc.ids[..n]);
-    ids.push(encoder.sep_id());
-    let mut lab = vec![0u32; n + 2];
-    let mut scored = vec![0f32; n + 2];
-    let mut word_pos = vec![None; enc.words.len()];
-    for (w, fp) in enc.first_piece.iter().enumerate() {
-        if let Some(p) = *fp {
-            let p = p as usize;
-            if p < n {
-                lab[p + 1] = tags[w];
-                scored[p + 1] = 1.0;
-                word_pos[w] = Some(p + 1);
-            }
-        }
-    }
-    Ok((Feature { ids, labels: lab, scored, word_pos }, enc))
-}
-
-/// Spans (char offsets) from predicted word tags: `B-X` starts a span; `I-X` continues a
-/// span of X, or starts one when the previous word is not in an X span.
-pub fn decode_spans(text: &str, words: &[(usize, usize)], tags: &[u32], labels: &[LabelInfo]) -> Vec<Entity> {
-    let mut out = Vec::new();
-    let mut cur: Option<(usize, usize, usize)> = None; // (label, first word, last word)
-    let flush = |c: Option<(usize, usize, usize)>, out: &mut Vec<Entity>| {
-        if let Some((l, a, b)) = c {
-            out.push(Entity {
-                start: data::byte_to_char(text, words[a].0),
-                end: data::byte_to_char(text, words[b].1),
-                label: labels[l].name.clone(),
-            });
-        }
-    };
-    for (w, &t) in tags.iter().enumerate() {
-        if t == 0 || (t as usize) > 2 * labels.len() {
-            flush(cur.take(), &mut out);
-            continue;
-        }
-        let l = (t as usize - 1) / 2;
-        let is_b = (t as usize - 1) % 2 == 0;
-        match cur {
-            Some((cl, a, _)) if !is_b && cl == l => cur = Some((cl, a, w)),
-            _ => {
-                flush(cur.take(), &mut out);
-                cur = Some((l, w, w));
-            }
-        }
-    }
-    flush(cur, &mut out);
-    out
-}
-
-/// Exact-match span scores.
-#[derive(Debug, Clone, serde::Serialize)]
-pub struct SpanScore {
-    pub precision: f64,
-    pub recall: f64,
-    pub f1: f64,
-    pub gold: usize,
-    pub pred: usize,
-    pub correct: usize,
-}
-
-fn prf(correct: usize, gold: usize, pred: usize) -> SpanScore {
-    let p = if pred == 0 { 0.0 } else { correct as f64 / pred as f64 };
-    let r = if gold == 0 { 0.0 } else { correct as f64 / gold as f64 };
-    let f = if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) };
-    SpanScore { precision: p, recall: r, f1: f, gold, pred, correct }
-}
-
-/// Micro span F1 over all labels, over PII labels, and per label.
-pub fn span_metrics(gold: &[Example], pred: &HashMap<String, Vec<Entity>>, labels: &[LabelInfo]) -> serde_json::Value {
-    let mut counts: HashMap<&str, (usize, usize, usize)> = HashMap::new(); // correct, gold, pred
-    for ex in gold {
-        let p = pred.get(&ex.id).map(|v| v.as_slice()).unwrap_or(&[]);
-        for g in &ex.entities {
-            counts.entry(g.label.as_str()).or_default().1 += 1;
-            if p.contains(g) {
-                counts.entry(g.label.as_str()).or_default().0 += 1;
-            }
-        }
-        for e in p {
-            counts.entry(e.label.as_str()).or_default().2 += 1;
-        }
-    }
-    let sum = |f: &dyn Fn(&str) -> bool| {
-        let mut t = (0, 0, 0);
-        for (l, c) in &counts {
-            if f(l) {
-                t.0 += c.0;
-                t.1 += c.1;
-                t.2 += c.2;
-            }
-        }
-        prf(t.0, t.1, t.2)
-    };
-    let is_pii = |l: &str| labels.iter().any(|x| x.name == l && x.pii);
-    let mut per = serde_json::Map::new();
-    for l in labels {
-        let c = counts.get(l.name.as_str()).copied().unwrap_or_default();
-        per.insert(l.name.clone(), serde_json::to_value(prf(c.0, c.1, c.2)).unwrap());
-    }
-    json!({
-        "micro": sum(&|_| true),
-        "pii": sum(&is_pii),
-        "per_label": per,
-    })
-}
-
-/// Tensors of one (sub)batch, padded to its longest sequence. `norm` divides the loss.
-fn batch_tensors(feats: &[&Feature], norm: f32) -> Result<(Tensor, Tensor, Tensor, Tensor)> {
-    let b = feats.len();
-    let s = feats.iter().map(|f| f.ids.len()).max().unwrap_or(0);
-    let mut ids = vec![0u32; b * s];
-    let mut mask = vec![0f32; b * s];
-    let mut lab = vec![0u32; b * s];
-    let mut w = vec![0f32; b * s];
-    for (i, f) in feats.iter().enumerate() {
-        for j in 0..f.ids.len() {
-            ids[i * s + j] = f.ids[j];
-            mask[i * s + j] = 1.0;
-            lab[i * s + j] = f.labels[j];
-            w[i * s + j] = f.scored[j] / norm;
-        }
-    }
-    let d = Device::Cpu;
-    Ok((
-        Tensor::from_vec(ids, (b, s), &d)?,
-        Tensor::from_vec(mask, (b, s), &d)?,
-        Tensor::from_vec(lab, b * s, &d)?,
-        Tensor::from_vec(w, b * s, &d)?,
-    ))
-}
-
-/// Gradients of one part of a batch: the dense ones and, for the word embedding, the
-/// gradient of the looked-up rows with their ids.
-pub struct PartGrads {
-    pub loss: f32,
-    pub grads: GradStore,
-    pub word_ids: Vec<u32>,
-    pub word_rows: Tensor,
-}
 
 /// Loss and gradients of one part of a batch (loss normalised by `norm`).
 fn part_grads(model: &BertTagger, feats: &[&Feature], norm: f32, dropout: &mut Dropout) -> Result<PartGrads> {
@@ -359,313 +168,36 @@ fn batch_grads(
     Ok((loss, gs))
 }
 
-/// Per-step AdamW constants.
-#[derive(Clone, Copy)]
-struct Hyper {
-    b1: f32,
-    b2: f32,
-    eps: f32,
-    /// lr / (1 - beta1^t)
-    step: f32,
-    /// 1 / (1 - beta2^t)
-    inv_bc2: f32,
-    /// 1 - lr * weight_decay
-    decay: f32,
-    /// gradient clipping factor
-    gscale: f32,
-}
-
-#[inline]
-fn adam_one(p: &mut f32, m: &mut f32, v: &mut f32, g: f32, h: &Hyper) {
-    let g = g * h.gscale;
-    *m = h.b1 * *m + (1.0 - h.b1) * g;
-    *v = h.b2 * *v + (1.0 - h.b2) * g * g;
-    *p = *p * h.decay - h.step * *m / ((*v * h.inv_bc2).sqrt() + h.eps);
-}
-
-/// Adam update of a contiguous block from the sum of the gradient slices `gs`.
-fn adam_block(p: &mut [f32], m: &mut [f32], v: &mut [f32], gs: &[&[f32]], h: &Hyper) {
-    match gs {
-        [] => {
-            for ((p, m), v) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()) {
-                adam_one(p, m, v, 0.0, h);
-            }
-        }
-        [a] => {
-            for (((p, m), v), a) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(a.iter()) {
-                adam_one(p, m, v, *a, h);
-            }
-        }
-        [a, b] => {
-            for ((((p, m), v), a), b) in p.iter_mut().zip(m.iter_mut()).zip(v.iter_mut()).zip(a.iter()).zip(b.iter()) {
-                adam_one(p, m, v, *a + *b, h);
-            }
-        }
-        _ => {
-            for i in 0..p.len() {
-                let g: f32 = gs.iter().map(|g| g[i]).sum();
-                adam_one(&mut p[i], &mut m[i], &mut v[i], g, h);
-            }
-        }
-    }
-}
-
-/// The in-place update of one parameter: dense (`rows` = None) or only the given rows of
-/// width `width` (lazy, like PyTorch's SparseAdam, for the word embedding).
-struct AdamUpdate<'a> {
-    grads: &'a [&'a [f32]],
-    rows: Option<(&'a [u32], usize)>,
-    state: RefCell<(&'a mut [f32], &'a mut [f32])>,
-    hyper: Hyper,
-}
-
-impl InplaceOp1 for AdamUpdate<'_> {
-    fn name(&self) -> &'static str {
-        "adamw-inplace"
-    }
-
-    fn cpu_fwd(&self, storage: &mut CpuStorage, layout: &Layout) -> candle_core::Result<()> {
-        let CpuStorage::F32(p) = storage else {
-            return Err(candle_core::Error::Msg("adamw: parameters must be f32".into()));
-        };
-        let (a, b) = layout
-            .contiguous_offsets()
-            .ok_or_else(|| candle_core::Error::Msg("adamw: parameter not contiguous".into()))?;
-        let p = &mut p[a..b];
-        let mut st = self.state.borrow_mut();
-        let (m, v) = &mut *st;
-        match self.rows {
-            None => adam_block(p, m, v, self.grads, &self.hyper),
-            Some((rows, w)) => {
-                let g = self.grads[0];
-                for &r in rows {
-                    let r = r as usize * w..(r as usize + 1) * w;
-                    adam_block(&mut p[r.clone()], &mut m[r.clone()], &mut v[r.clone()], &[&g[r]], &self.hyper);
-                }
-            }
-        }
-        Ok(())
-    }
-}
-
-fn f32_slice<'a>(st: &'a Storage, layout: &Layout) -> Result<&'a [f32]> {
-    let (a, b) = layout.contiguous_offsets().context("gradient not contiguous")?;
-    match st {
-        Storage::Cpu(CpuStorage::F32(v)) => Ok(&v[a..b]),
-        _ => bail!("gradient is not a CPU f32 tensor"),
-    }
-}
-
-fn sq_norm(gs: &[&[f32]]) -> f64 {
-    match gs {
-        [] => 0.0,
-        [a] => a.iter().map(|&x| (x * x) as f64).sum(),
-        _ => (0..gs[0].len())
-            .map(|i| {
-                let s: f32 = gs.iter().map(|g| g[i]).sum();
-                (s * s) as f64
-            })
-            .sum(),
-    }
-}
-
-/// AdamW applied in place to each parameter's storage, summing the gradients of the parts.
-/// The word embedding (when `sparse_word` is set) is updated lazily: only the rows looked up
-/// in the step (its gradient is zero elsewhere), which avoids a dense vocab x hidden
-/// gradient and update every step.
-pub struct AdamW {
-    m: Vec<Vec<f32>>,
-    v: Vec<Vec<f32>>,
-    t: i32,
-    pub beta1: f32,
-    pub beta2: f32,
-    pub eps: f32,
-    pub weight_decay: f32,
-    threads: usize,
-    /// Index of the word embedding in the parameter list.
-    word: Option<usize>,
-    word_width: usize,
-    word_buf: Vec<f32>,
-    word_seen: Vec<bool>,
-}
-
-impl AdamW {
-    pub fn new(params: &[(String, Var)], weight_decay: f32, threads: usize) -> Self {
-        let word = params.iter().position(|(n, _)| n == "embeddings.word_embeddings.weight");
-        let (word_width, word_buf, word_seen) = match word {
-            Some(i) => {
-                let (r, c) = params[i].1.dims2().expect("word embedding is 2-D");
-                (c, vec![0f32; r * c], vec![false; r])
-            }
-            None => (0, Vec::new(), Vec::new()),
-        };
-        AdamW {
-            m: params.iter().map(|(_, v)| vec![0f32; v.elem_count()]).collect(),
-            v: params.iter().map(|(_, v)| vec![0f32; v.elem_count()]).collect(),
-            t: 0,
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-            weight_decay,
-            threads: threads.max(1),
-            word,
-            word_width,
-            word_buf,
-            word_seen,
-        }
-    }
-
-    /// One step from the parts' gradients. `lr(name)` gives each parameter's learning
-    /// rate. Returns the gradient norm before clipping.
-    pub fn step(
-        &mut self,
-        params: &[(String, Var)],
-        parts: &[PartGrads],
-        lr: &(dyn Fn(&str) -> f32 + Sync),
-        clip: f32,
-    ) -> Result<f32> {
-        self.t += 1;
-        let bc1 = 1.0 - self.beta1.powi(self.t);
-        let bc2 = 1.0 - self.beta2.powi(self.t);
-        // Scatter the word rows' gradients into the persistent buffer.
-        let mut rows: Vec<u32> = Vec::new();
-        if let Some(_wi) = self.word {
-            let w = self.word_width;
-            for p in parts {
-                let (st, l) = p.word_rows.storage_and_layout();
-                let g = f32_slice(&st, l)?;
-                for (i, &id) in p.word_ids.iter().enumerate() {
-                    let r = id as usize;
-                    if !self.word_seen[r] {
-                        self.word_seen[r] = true;
-                        rows.push(id);
-                    }
-                    for (d, s) in self.word_buf[r * w..(r + 1) * w].iter_mut().zip(&g[i * w..(i + 1) * w]) {
-                        *d += *s;
-                    }
-                }
-            }
-            rows.sort_unstable();
-        }
-        // Contiguous dense gradients per parameter (the word embedding has none).
-        let gts: Vec<Vec<Tensor>> = params
-            .iter()
-            .enumerate()
-            .map(|(i, (_, v))| {
-                if Some(i) == self.word {
-                    return Ok(Vec::new());
-                }
-                parts
-                    .iter()
-                    .filter_map(|p| p.grads.get(v.as_tensor()))
-                    .map(|t| t.contiguous())
-                    .collect::<candle_core::Result<Vec<_>>>()
-            })
-            .collect::<candle_core::Result<_>>()?;
-        let guards: Vec<Vec<_>> = gts.iter().map(|ts| ts.iter().map(|t| t.storage_and_layout()).collect()).collect();
-        let mut slices: Vec<Vec<&[f32]>> = guards
-            .iter()
-            .map(|gs| gs.iter().map(|(s, l)| f32_slice(s, l)).collect::<Result<Vec<_>>>())
-            .collect::<Result<_>>()?;
-        if let Some(wi) = self.word {
-            slices[wi] = vec![&self.word_buf];
-        }
-        // Global norm of the summed gradient.
-        let mut sq = 0f64;
-        for (i, gs) in slices.iter().enumerate() {
-            if Some(i) == self.word {
-                let w = self.word_width;
-                for &r in &rows {
-                    sq += sq_norm(&[&self.word_buf[r as usize * w..(r as usize + 1) * w]]);
-                }
-            } else {
-                sq += sq_norm(gs);
-            }
-        }
-        let norm = sq.sqrt() as f32;
-        let gscale = if clip > 0.0 && norm > clip { clip / norm } else { 1.0 };
-        // Updates, the parameters shared out over the threads by size.
-        let mut order: Vec<usize> = (0..params.len()).collect();
-        order.sort_by_key(|&i| std::cmp::Reverse(params[i].1.elem_count()));
-        let mut groups: Vec<Vec<usize>> = vec![Vec::new(); self.threads];
-        let mut load = vec![0usize; self.threads];
-        for i in order {
-            let cost = if Some(i) == self.word { rows.len() * self.word_width } else { params[i].1.elem_count() };
-            let g = (0..self.threads).min_by_key(|&g| load[g]).unwrap();
-            load[g] += cost;
-            groups[g].push(i);
-        }
-        let mut states: Vec<Option<(&mut Vec<f32>, &mut Vec<f32>)>> =
-            self.m.iter_mut().zip(self.v.iter_mut()).map(Some).collect();
-        let mut jobs: Vec<Vec<(usize, (&mut Vec<f32>, &mut Vec<f32>))>> = Vec::new();
-        for g in &groups {
-            jobs.push(g.iter().map(|&i| (i, states[i].take().unwrap())).collect());
-        }
-        let (b1, b2, eps, wd, word, width) = (self.beta1, self.beta2, self.eps, self.weight_decay, self.word, self.word_width);
-        let slices = &slices;
-        let rows_ref = &rows;
-        let run_job = move |job: Vec<(usize, (&mut Vec<f32>, &mut Vec<f32>))>| -> Result<()> {
-            for (i, (m, v)) in job {
-                let (name, var) = &params[i];
-                let lr = lr(name);
-                let hyper = Hyper {
-                    b1,
-                    b2,
-                    eps,
-                    step: lr / bc1,
-                    inv_bc2: 1.0 / bc2,
-                    decay: 1.0 - lr * if no_decay(name) { 0.0 } else { wd },
-                    gscale,
-                };
-                let op = AdamUpdate {
-                    grads: &slices[i],
-                    rows: if Some(i) == word { Some((rows_ref.as_slice(), width)) } else { None },
-                    state: RefCell::new((m.as_mut_slice(), v.as_mut_slice())),
-                    hyper,
-                };
-                var.as_tensor().inplace_op1(&op)?;
-            }
-            Ok(())
-        };
-        if jobs.len() == 1 {
-            run_job(jobs.pop().unwrap())?;
-        } else {
-            let rs: Vec<Result<()>> = std::thread::scope(|sc| {
-                let hs: Vec<_> = jobs.into_iter().map(|j| sc.spawn(move || run_job(j))).collect();
-                hs.into_iter().map(|h| h.join().expect("optimizer worker panicked")).collect()
-            });
-            for r in rs {
-                r?;
-            }
-        }
-        drop(guards);
-        // Clear the word buffer's touched rows.
-        let w = self.word_width;
-        for &r in &rows {
-            self.word_buf[r as usize * w..(r as usize + 1) * w].fill(0.0);
-            self.word_seen[r as usize] = false;
-        }
-        Ok(norm)
-    }
-}
-/// Predicted word tags for each feature (eval mode), on `threads` workers.
-fn predict_tags(model: &BertTagger, feats: &[Feature], threads: usize) -> Result<Vec<Vec<u32>>> {
+/// Word-piece logits of each dev example (eval mode), on `threads` workers, laid out as the
+/// library's decoder reads them: one row per piece of the example's [`Encoded`]; pieces past
+/// the training window read as a confident `O`.
+fn predict_logits(model: &BertTagger, dev: &DevSet, threads: usize) -> Result<Vec<Vec<f32>>> {
+    let feats = &dev.feats;
+    let tags = model.num_tags;
     let mut order: Vec<usize> = (0..feats.len()).collect();
     order.sort_by_key(|&i| feats[i].ids.len());
     let batches: Vec<Vec<usize>> = order.chunks(32).map(|c| c.to_vec()).collect();
-    let run_batch = |idx: &[usize]| -> Result<Vec<(usize, Vec<u32>)>> {
+    let run_batch = |idx: &[usize]| -> Result<Vec<(usize, Vec<f32>)>> {
         let fs: Vec<&Feature> = idx.iter().map(|&i| &feats[i]).collect();
         let (ids, mask, _, _) = batch_tensors(&fs, 1.0)?;
-        let logits = model.forward(&ids, &mask, None)?;
-        let am = logits.argmax(candle_core::D::Minus1)?.to_vec2::<u32>()?;
+        let logits = model.forward(&ids, &mask, None)?.to_vec3::<f32>()?;
         Ok(idx
             .iter()
-            .zip(am)
-            .map(|(&i, row)| (i, feats[i].word_pos.iter().map(|p| p.map(|p| row[p]).unwrap_or(0)).collect()))
+            .zip(logits)
+            .map(|(&i, rows)| {
+                let enc = &dev.encs[i];
+                let mut out: Vec<f32> = (0..enc.ids.len() * tags).map(|k| if k % tags == 0 { 10.0 } else { 0.0 }).collect();
+                for (w, pos) in feats[i].word_pos.iter().enumerate() {
+                    if let (Some(pos), Some(p)) = (pos, enc.first_piece[w]) {
+                        out[p as usize * tags..(p as usize + 1) * tags].copy_from_slice(&rows[*pos]);
+                    }
+                }
+                (i, out)
+            })
             .collect())
     };
     let threads = threads.max(1);
-    let results: Vec<Result<Vec<(usize, Vec<u32>)>>> = std::thread::scope(|sc| {
+    let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = std::thread::scope(|sc| {
         let hs: Vec<_> = (0..threads)
             .map(|t| {
                 let batches = &batches;
@@ -681,28 +213,41 @@ fn predict_tags(model: &BertTagger, feats: &[Feature], threads: usize) -> Result
             .collect();
         hs.into_iter().map(|h| h.join().expect("eval worker panicked")).collect()
     });
-    let mut tags = vec![Vec::new(); feats.len()];
+    let mut out = vec![Vec::new(); feats.len()];
     for r in results {
-        for (i, t) in r? {
-            tags[i] = t;
+        for (i, l) in r? {
+            out[i] = l;
         }
     }
-    Ok(tags)
+    Ok(out)
 }
 
 struct DevSet {
     examples: Vec<Example>,
     feats: Vec<Feature>,
-    words: Vec<Vec<(usize, usize)>>,
+    encs: Vec<Encoded>,
 }
 
+/// Score the model on dev through the library's decoder (constrained decoding and every
+/// validator, no thresholds) and the one scorer, [`crate::eval::score`].
 fn evaluate(model: &BertTagger, dev: &DevSet, labels: &[LabelInfo], threads: usize) -> Result<serde_json::Value> {
-    let tags = predict_tags(model, &dev.feats, threads)?;
+    let logits = predict_logits(model, dev, threads)?;
+    let names: Vec<(&str, bool)> = labels.iter().map(|l| (l.name.as_str(), l.pii)).collect();
+    let decoder = pii::decode::Decoder::new(&names, vec![0.0; labels.len()], true, pii::Validators::ALL);
     let mut pred = HashMap::new();
     for (i, ex) in dev.examples.iter().enumerate() {
-        pred.insert(ex.id.clone(), decode_spans(&ex.text, &dev.words[i], &tags[i], labels));
+        let spans = decoder.decode(&ex.text, &dev.encs[i], &logits[i]);
+        let ents = spans
+            .iter()
+            .map(|s| Entity {
+                start: data::byte_to_char(&ex.text, s.start),
+                end: data::byte_to_char(&ex.text, s.end),
+                label: labels[s.label].name.clone(),
+            })
+            .collect();
+        pred.insert(ex.id.clone(), ents);
     }
-    Ok(span_metrics(&dev.examples, &pred, labels))
+    Ok(serde_json::to_value(crate::eval::score(&dev.examples, &pred))?)
 }
 
 /// Keep freed memory in the process: candle allocates fresh buffers for every op, and
@@ -731,14 +276,6 @@ pub fn select_layers(total: usize, n: usize) -> Result<Vec<usize>> {
     Ok((0..n).map(|i| i * total / n).collect())
 }
 
-fn lr_factor(step: usize, total: usize, warmup: usize) -> f64 {
-    if step < warmup {
-        (step + 1) as f64 / warmup as f64
-    } else {
-        let rest = (total - warmup).max(1);
-        ((total - step) as f64 / rest as f64).max(0.0)
-    }
-}
 
 /// Run the command.
 pub fn run(args: Args) -> Result<()> {
@@ -768,12 +305,15 @@ pub fn run(args: Args) -> Result<()> {
     }
     let (model, mut cfg_json) = BertTagger::from_pretrained(&args.init, num_tags, Some(&keep), args.seed)?;
 
-    let mut train_ex = data::read_jsonl(&args.train)?;
+    let mut train_ex = Vec::new();
+    for p in &args.train {
+        train_ex.extend(data::read_jsonl(p)?);
+    }
     if let Some(n) = args.limit {
         train_ex.truncate(n);
     }
     if train_ex.is_empty() {
-        bail!("{}: no training examples", args.train.display());
+        bail!("no training examples");
     }
     let mut feats = Vec::with_capacity(train_ex.len());
     let mut truncated = 0;
@@ -784,22 +324,25 @@ pub fn run(args: Args) -> Result<()> {
         }
         feats.push(f);
     }
-    let dev = match &args.dev {
-        Some(p) => {
-            let mut examples = data::read_jsonl(p)?;
+    let dev = match args.dev.is_empty() {
+        false => {
+            let mut examples = Vec::new();
+            for p in &args.dev {
+                examples.extend(data::read_jsonl(p)?);
+            }
             if let Some(n) = args.dev_limit {
                 examples.truncate(n);
             }
             let mut fs = Vec::new();
-            let mut words = Vec::new();
+            let mut encs = Vec::new();
             for ex in &examples {
                 let (f, enc) = featurize(&encoder, ex, &labels, args.max_length)?;
                 fs.push(f);
-                words.push(enc.words);
+                encs.push(enc);
             }
-            Some(DevSet { examples, feats: fs, words })
+            Some(DevSet { examples, feats: fs, encs })
         }
-        None => None,
+        true => None,
     };
 
     let steps_per_epoch = feats.len().div_ceil(args.batch_size);
@@ -908,7 +451,7 @@ pub fn run(args: Args) -> Result<()> {
             None => None,
         };
         let f1 = metrics.as_ref().map(|m| m["micro"]["f1"].as_f64().unwrap_or(0.0));
-        let pii_f1 = metrics.as_ref().map(|m| m["pii"]["f1"].as_f64().unwrap_or(0.0));
+        let pii_f1 = metrics.as_ref().map(|m| m["pii_strict"]["f1"].as_f64().unwrap_or(0.0));
         let loss = loss_sum / n.max(1) as f64;
         eprintln!(
             "epoch {epoch}: loss {loss:.4}, dev span F1 {}, PII F1 {}, {n} steps in {secs:.1} s ({:.3} s/step), eval {:.1} s",
@@ -957,9 +500,9 @@ pub fn run(args: Args) -> Result<()> {
         "steps": step,
         "max_steps": args.max_steps,
         "seconds_per_step": train_seconds / trained_steps.max(1) as f64,
-        "train_file": args.train.display().to_string(),
+        "train_files": args.train.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "train_examples": feats.len(),
-        "dev_file": args.dev.as_ref().map(|p| p.display().to_string()),
+        "dev_files": args.dev.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
         "dev_examples": dev.as_ref().map(|d| d.examples.len()),
         "dev_metrics": dev_metrics,
         "history": history,
@@ -983,6 +526,8 @@ pub fn checkpoint_files(dir: &Path) -> [PathBuf; 4] {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::features::word_tags;
+    use candle_core::{Device, Tensor, Var};
     use crate::bert::tests::tiny_config;
     use candle_core::DType;
 
@@ -1035,9 +580,22 @@ mod tests {
         assert_eq!(f.labels, want_lab);
         let scored: Vec<usize> = f.scored.iter().enumerate().filter(|(_, &s)| s > 0.0).map(|(i, _)| i).collect();
         assert_eq!(scored, vec![1, 2, 3, 4, 6, 8, 9, 10, 11]);
-        // Decoding the gold word tags gives back the gold spans.
+        // The library's decoder reads the gold word tags (as one-hot piece logits) back as the
+        // gold spans.
         let tags = word_tags(&ex, &e, &labels).unwrap();
-        assert_eq!(decode_spans(text, &e.words, &tags, &labels), ex.entities);
+        let nt = 1 + 2 * labels.len();
+        let mut logits = vec![0.0f32; e.ids.len() * nt];
+        for (w, &t) in tags.iter().enumerate() {
+            logits[e.first_piece[w].unwrap() as usize * nt + t as usize] = 10.0;
+        }
+        let names: Vec<(&str, bool)> = labels.iter().map(|l| (l.name.as_str(), l.pii)).collect();
+        let d = pii::decode::Decoder::new(&names, vec![0.0; labels.len()], true, pii::Validators::NONE);
+        let got: Vec<Entity> = d
+            .decode(text, &e, &logits)
+            .iter()
+            .map(|s| ent(data::byte_to_char(text, s.start), data::byte_to_char(text, s.end), &labels[s.label].name))
+            .collect();
+        assert_eq!(got, ex.entities);
     }
 
     #[test]
@@ -1048,17 +606,6 @@ mod tests {
         assert_eq!(f.ids.len(), 6);
         assert_eq!(f.labels, vec![0, 0, 0, 1, 2, 0]);
         assert_eq!(f.word_pos, vec![Some(1), Some(2), Some(3), Some(4), None]);
-    }
-
-    #[test]
-    fn decode_bio_rules() {
-        let labels = default_labels();
-        let text = "a b c d e f";
-        let words = pii::encode::words(text);
-        // I-PHONE without B starts a span; B-PHONE after PHONE starts a new one; I of another label breaks.
-        let tags = vec![4, 4, 3, 4, 6, 0];
-        let got = decode_spans(text, &words, &tags, &labels);
-        assert_eq!(got, vec![ent(0, 3, "PHONE"), ent(4, 7, "PHONE"), ent(8, 9, "EMAIL")]);
     }
 
     #[test]
@@ -1200,16 +747,5 @@ mod tests {
         m.save_safetensors(&out.path().join("model.safetensors")).unwrap();
         let back = BertTagger::load_checkpoint(out.path()).unwrap();
         assert_eq!(m.logits(&[2, 4, 5, 3]).unwrap(), back.logits(&[2, 4, 5, 3]).unwrap());
-    }
-
-    #[test]
-    fn span_metrics_counts() {
-        let labels = default_labels();
-        let gold = vec![Example { id: "1".into(), text: "x".into(), entities: vec![ent(0, 3, "PHONE"), ent(5, 9, "CITY")] }];
-        let mut pred = HashMap::new();
-        pred.insert("1".to_string(), vec![ent(0, 3, "PHONE"), ent(5, 8, "CITY")]);
-        let m = span_metrics(&gold, &pred, &labels);
-        assert!((m["micro"]["f1"].as_f64().unwrap() - 0.5).abs() < 1e-9);
-        assert!((m["pii"]["f1"].as_f64().unwrap() - 1.0).abs() < 1e-9);
     }
 }

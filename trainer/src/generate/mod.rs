@@ -9,6 +9,7 @@
 
 mod frames;
 mod lex;
+mod negatives;
 mod values;
 
 use crate::data::{write_jsonl, Entity, Example};
@@ -199,11 +200,20 @@ fn distractors() -> &'static [&'static str] {
             .flat_map(|f| f.split(|c: char| !c.is_alphanumeric()))
             .filter(|w| !w.is_empty())
             .collect();
+        let carriers: std::collections::HashSet<&str> = negatives::carrier_phrases()
+            .into_iter()
+            .flat_map(|c| c.split_whitespace())
+            .filter(|w| !matches!(*w, "number" | "no" | "is" | "the" | "my" | "id"))
+            .collect();
         let mut seen = std::collections::HashSet::new();
         lex::DISTRACTORS
             .iter()
             .copied()
-            .filter(|d| d.split_whitespace().all(|w| !held.contains(w)) && seen.insert(*d))
+            .filter(|d| {
+                d.split_whitespace()
+                    .all(|w| !held.contains(w) && !carriers.contains(w))
+                    && seen.insert(*d)
+            })
             .collect()
     })
 }
@@ -213,7 +223,7 @@ fn label_of(slot: &str) -> Option<&'static str> {
         "card" => "CREDIT_CARD",
         "phone" => "PHONE",
         "email" => "EMAIL",
-        "name" | "first" | "last" | "spell" => "PERSON_NAME",
+        "name" | "first" | "last" | "spell" | "spell_last" => "PERSON_NAME",
         "date" => "DATE",
         "city" => "CITY",
         "loc" => "LOCATION",
@@ -284,9 +294,32 @@ fn slot_value(u: &mut Utt, rng: &mut R, slot: &str, after_word: bool) {
             } else if rng.gen_bool(0.1) {
                 u.filler(rng);
             }
-            let v = render_v(rng);
+            let mut v = render_v(rng);
+            if rng.gen_bool(0.1) {
+                v = filler_inside(rng, side, &v);
+            }
             u.entity(label_of(slot).unwrap(), &v);
             if rng.gen_bool(0.06) {
+                // the agent reads it back
+                let (pre, post) = match side {
+                    Side::Train => (
+                        *["so that's", "let me read that back", "just to confirm"]
+                            .choose(rng)
+                            .unwrap(),
+                        *["correct", "is that right", "right", ""]
+                            .choose(rng)
+                            .unwrap(),
+                    ),
+                    Side::Heldout => (
+                        *["so i have", "reading it back"].choose(rng).unwrap(),
+                        *["yeah", "have i got that right", ""].choose(rng).unwrap(),
+                    ),
+                };
+                u.plain(pre);
+                let back = render_v_same(rng, &v);
+                u.entity(label_of(slot).unwrap(), &back);
+                u.plain(post);
+            } else if rng.gen_bool(0.06) {
                 // repeat for confirmation
                 u.plain(
                     [
@@ -336,6 +369,45 @@ fn slot_value(u: &mut Utt, rng: &mut R, slot: &str, after_word: bool) {
             };
             u.entity("PERSON_NAME", &l);
         }
+        "spell_last" => {
+            let w = u
+                .last
+                .split_whitespace()
+                .last()
+                .unwrap_or("rao")
+                .to_string();
+            u.entity("PERSON_NAME", &values::spell(&w));
+        }
+        "namefix" => {
+            // a corrected name: both mentions are labelled
+            let a = values::person(rng, side).1;
+            let b = values::person(rng, side).1;
+            if rng.gen_bool(0.5) {
+                u.plain(lex::TITLES[..6].choose(rng).unwrap());
+            }
+            u.entity("PERSON_NAME", &a);
+            u.plain(bank(side).corrections.choose(rng).unwrap());
+            u.entity("PERSON_NAME", &b);
+            u.last = b;
+        }
+        "datefix" => {
+            let a = values::date(rng, side);
+            u.entity("DATE", &a);
+            u.plain(bank(side).corrections.choose(rng).unwrap());
+            let b = values::date(rng, side);
+            u.entity("DATE", &b);
+        }
+        "exp" => {
+            let v = values::expiry(rng, side);
+            u.entity("DATE", &v);
+        }
+        "title" => {
+            let t = match side {
+                Side::Train => lex::TITLES[..12].choose(rng).unwrap(),
+                Side::Heldout => lex::TITLES.choose(rng).unwrap(),
+            };
+            u.plain(t);
+        }
         "spell" => {
             let w = u
                 .first
@@ -366,10 +438,46 @@ fn slot_value(u: &mut Utt, rng: &mut R, slot: &str, after_word: bool) {
             u.plain(&v);
         }
         other => {
-            let v = values::non_pii(rng, other);
+            let v =
+                negatives::render(rng, side, other).unwrap_or_else(|| values::non_pii(rng, other));
             u.plain(&v);
         }
     }
+}
+
+/// A filler word between two words of a number, where it cannot change the reading
+/// (not after "plus", "double", "triple" or a tens word). Numbers of fewer than ten words
+/// are left alone.
+fn filler_inside(rng: &mut R, side: Side, v: &str) -> String {
+    let ws: Vec<&str> = v.split_whitespace().collect();
+    if ws.len() < 10 {
+        return v.to_string();
+    }
+    let ok: Vec<usize> = (2..ws.len() - 1)
+        .filter(|&i| {
+            let p = ws[i - 1];
+            !matches!(p, "plus" | "double" | "triple") && !values::TENS[2..].contains(&p)
+        })
+        .collect();
+    let Some(&at) = ok.choose(rng) else {
+        return v.to_string();
+    };
+    let f = match side {
+        Side::Train => *["uh", "um", "hmm"].choose(rng).unwrap(),
+        Side::Heldout => *["er", "erm", "ah"].choose(rng).unwrap(),
+    };
+    let mut out: Vec<&str> = ws[..at].to_vec();
+    out.push(f);
+    out.extend(&ws[at..]);
+    out.join(" ")
+}
+
+/// The same number read back, without any filler the caller put in.
+fn render_v_same(_rng: &mut R, v: &str) -> String {
+    v.split_whitespace()
+        .filter(|w| !matches!(*w, "uh" | "um" | "hmm" | "er" | "erm" | "ah"))
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 #[derive(Clone, Copy)]
@@ -382,6 +490,7 @@ enum Intent {
     City,
     Loc,
     NonPii,
+    HardNeg,
     Chat,
 }
 
@@ -395,19 +504,20 @@ fn frames_for(b: &Bank, i: Intent) -> &'static [&'static str] {
         Intent::City => b.city,
         Intent::Loc => b.loc,
         Intent::NonPii => b.nonpii,
+        Intent::HardNeg => b.hardneg,
         Intent::Chat => b.chat,
     }
 }
 
 fn pick_intent(rng: &mut R, no_entity: bool) -> Intent {
     if no_entity {
-        return if rng.gen_bool(0.55) {
-            Intent::NonPii
-        } else {
-            Intent::Chat
+        return match rng.gen_range(0..10) {
+            0..=3 => Intent::NonPii,
+            4..=6 => Intent::HardNeg,
+            _ => Intent::Chat,
         };
     }
-    let table: [(Intent, u32); 9] = [
+    let table: [(Intent, u32); 10] = [
         (Intent::Card, 10),
         (Intent::Phone, 14),
         (Intent::Email, 11),
@@ -415,7 +525,8 @@ fn pick_intent(rng: &mut R, no_entity: bool) -> Intent {
         (Intent::Date, 11),
         (Intent::City, 7),
         (Intent::Loc, 7),
-        (Intent::NonPii, 17),
+        (Intent::NonPii, 12),
+        (Intent::HardNeg, 14),
         (Intent::Chat, 10),
     ];
     let total: u32 = table.iter().map(|t| t.1).sum();
@@ -519,6 +630,10 @@ pub fn print_stats(name: &str, exs: &[Example]) {
         100.0 * empty as f64 / n as f64,
         100.0 * exs.iter().filter(|e| has_non_pii_number(e)).count() as f64 / n as f64
     );
+    println!(
+        "  {:.1}% with PII-shaped unlabelled numbers (4+ digits)",
+        100.0 * exs.iter().filter(|e| has_pii_shaped_number(e, 4)).count() as f64 / n as f64
+    );
     for l in ALL_LABELS {
         println!("  {l:<12} {}", counts.get(l).copied().unwrap_or(0));
     }
@@ -532,6 +647,28 @@ fn is_number_word(w: &str) -> bool {
             w,
             "hundred" | "thousand" | "lakh" | "double" | "triple" | "oh"
         )
+}
+
+/// Whether the utterance has a run of unlabelled number words (or written digits) that
+/// spells at least `min` digits: an identifier, OTP, amount or time said like PII.
+pub fn has_pii_shaped_number(e: &Example, min: usize) -> bool {
+    let mut pos = 0usize;
+    let mut run: Vec<&str> = Vec::new();
+    for w in e.text.split(' ') {
+        let (s, en) = (pos, pos + w.chars().count());
+        pos = en + 1;
+        let inside = e.entities.iter().any(|x| x.start < en && s < x.end);
+        let numeric = is_number_word(w) || w.chars().any(|c| c.is_ascii_digit());
+        if !inside && numeric {
+            run.push(w);
+            if values::digit_count(&run) >= min {
+                return true;
+            }
+        } else {
+            run.clear();
+        }
+    }
+    false
 }
 
 /// Whether the utterance has a number-like word outside every entity span.
@@ -688,14 +825,28 @@ mod tests {
         let pool = distractors();
         assert!(pool.len() > 300, "pool {}", pool.len());
         for f in frames::HELDOUT.all().iter().chain(lex::FILLERS_HO) {
-            for w in f.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()) {
-                assert!(pool.iter().all(|d| !d.split_whitespace().any(|x| x == w)), "{w}");
+            for w in f
+                .split(|c: char| !c.is_alphanumeric())
+                .filter(|w| !w.is_empty())
+            {
+                assert!(
+                    pool.iter().all(|d| !d.split_whitespace().any(|x| x == w)),
+                    "{w}"
+                );
             }
         }
         // They do reach the train side, and never the held-out side.
         let train = generate_set(Side::Train, 5, 1, 200, "t");
         let ho = generate_set(Side::Heldout, 5, 3, 200, "h");
-        let count = |exs: &[Example]| exs.iter().filter(|e| e.text.split(' ').any(|w| w == "warranty" || w == "samasya" || w == "kaafi")).count();
+        let count = |exs: &[Example]| {
+            exs.iter()
+                .filter(|e| {
+                    e.text
+                        .split(' ')
+                        .any(|w| w == "warranty" || w == "samasya" || w == "kaafi")
+                })
+                .count()
+        };
         assert!(count(&train) > 0);
         assert_eq!(count(&ho), 0);
     }
@@ -756,6 +907,196 @@ mod tests {
             assert!(nonpii > 0.25, "non-PII numbers {nonpii}");
             assert!(multi > 0.25, "multi {multi}");
             assert!((15.0..60.0).contains(&words), "words {words}");
+        }
+    }
+    fn spans_of<'a>(exs: &'a [Example], label: &'a str) -> impl Iterator<Item = String> + 'a {
+        exs.iter().flat_map(move |e| {
+            e.entities
+                .iter()
+                .filter(move |x| x.label == label)
+                .map(move |x| slice(&e.text, x.start, x.end))
+        })
+    }
+
+    #[test]
+    fn generate_dates_have_a_month() {
+        let exs = sample();
+        let months: HashSet<&str> = lex::MONTHS
+            .iter()
+            .chain(lex::MONTHS_SHORT.iter())
+            .copied()
+            .chain(["sept"])
+            .collect();
+        let mut n = 0;
+        for t in spans_of(&exs, "DATE") {
+            n += 1;
+            let ok = t.split_whitespace().any(|w| {
+                months.contains(w)
+                    || matches!(w, "slash" | "dash" | "stroke")
+                    || (w.chars().any(|c| c.is_ascii_digit())
+                        && w.chars().any(|c| matches!(c, '/' | '-' | '.')))
+            });
+            assert!(ok, "DATE without a month: {t}");
+            for w in t.split_whitespace() {
+                assert!(!lex::WEEKDAYS.contains(&w), "weekday inside DATE: {t}");
+            }
+        }
+        assert!(n > 500, "{n} dates");
+        // expiry dates and spoken slash dates are among them
+        let all: Vec<String> = spans_of(&exs, "DATE").collect();
+        assert!(all.iter().any(|t| t.contains(" slash ")));
+        assert!(all.iter().any(|t| t.len() == 5 && t.as_bytes()[2] == b'/'));
+    }
+
+    #[test]
+    fn generate_names_exclude_titles() {
+        let exs = sample();
+        let mut spelled = 0;
+        for t in spans_of(&exs, "PERSON_NAME") {
+            let ws: Vec<&str> = t.split_whitespace().collect();
+            for w in [ws[0], ws[ws.len() - 1]] {
+                assert!(!lex::TITLES.contains(&w), "title inside name: {t}");
+            }
+            // spelled letters are a span of their own
+            let singles = ws.iter().filter(|w| w.chars().count() == 1).count();
+            // (one lone letter is part of a name: "o sullivan")
+            assert!(
+                singles < 2 || singles == ws.len(),
+                "spelling mixed with a name: {t}"
+            );
+            if singles > 1 {
+                spelled += 1;
+            }
+        }
+        assert!(spelled > 50, "{spelled} spelled names");
+        // adjacent name and spelling ("bello b e l l o") are two spans
+        let adjacent = exs.iter().any(|e| {
+            e.entities.windows(2).any(|p| {
+                p[0].label == "PERSON_NAME"
+                    && p[1].label == "PERSON_NAME"
+                    && p[1].start == p[0].end + 1
+            })
+        });
+        assert!(adjacent);
+        // brands are never names
+        for t in spans_of(&exs, "PERSON_NAME") {
+            assert!(
+                !lex::BRANDS.contains(&t.as_str()) && !lex::BRANDS_HO.contains(&t.as_str()),
+                "{t}"
+            );
+        }
+    }
+
+    #[test]
+    fn generate_places_follow_the_rules() {
+        let exs = sample();
+        for t in spans_of(&exs, "CITY") {
+            assert!(
+                !lex::REGIONS.contains(&t.as_str()) && !lex::REGIONS_HO.contains(&t.as_str()),
+                "region as CITY: {t}"
+            );
+        }
+        for t in spans_of(&exs, "LOCATION") {
+            let first = t.split_whitespace().next().unwrap();
+            assert!(!is_number_word(first), "house number inside LOCATION: {t}");
+        }
+    }
+
+    #[test]
+    fn generate_number_spans_have_plausible_lengths() {
+        let exs = sample();
+        let mut seen_cc = HashSet::new();
+        for (label, lo, hi) in [("PHONE", 8, 15), ("CREDIT_CARD", 13, 19)] {
+            for t in spans_of(&exs, label) {
+                let ws: Vec<&str> = t.split_whitespace().collect();
+                let n = values::digit_count(&ws);
+                assert!((lo..=hi).contains(&n), "{label} with {n} digits: {t}");
+                if label == "PHONE" {
+                    for cc in [
+                        "+1 ",
+                        "+44 ",
+                        "+61 ",
+                        "+234 ",
+                        "+27 ",
+                        "+63 ",
+                        "+353 ",
+                        "+91 ",
+                        "plus two three four ",
+                        "plus six one ",
+                    ] {
+                        if t.starts_with(cc) {
+                            seen_cc.insert(cc);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(seen_cc.len() >= 9, "{seen_cc:?}");
+        assert_eq!(
+            values::digit_count(&["ninety", "eight", "forty", "five"]),
+            4
+        );
+        assert_eq!(
+            values::digit_count(&["double", "oh", "four", "four", "+91"]),
+            6
+        );
+    }
+
+    #[test]
+    fn generate_carriers_precede_unlabelled_numbers() {
+        let exs = sample();
+        let carriers: Vec<Vec<&str>> = negatives::carrier_phrases()
+            .into_iter()
+            .map(|c| c.split_whitespace().collect())
+            .collect();
+        let mut checked = 0;
+        for e in &exs {
+            let ws: Vec<&str> = e.text.split(' ').collect();
+            let mut starts = Vec::with_capacity(ws.len());
+            let mut pos = 0;
+            for w in &ws {
+                starts.push(pos);
+                pos += w.chars().count() + 1;
+            }
+            let labelled = |i: usize| {
+                let (s, en) = (starts[i], starts[i] + ws[i].chars().count());
+                e.entities.iter().any(|x| x.start < en && s < x.end)
+            };
+            for c in &carriers {
+                for i in 0..ws.len().saturating_sub(c.len()) {
+                    if ws[i..i + c.len()] != c[..] {
+                        continue;
+                    }
+                    let after = i + c.len();
+                    let next = (after..(after + 4).min(ws.len())).find(|&j| {
+                        is_number_word(ws[j]) || ws[j].chars().any(|ch| ch.is_ascii_digit())
+                    });
+                    if let Some(j) = next {
+                        checked += 1;
+                        assert!(
+                            !labelled(j),
+                            "labelled number after '{}': {}",
+                            c.join(" "),
+                            e.text
+                        );
+                    }
+                }
+            }
+        }
+        assert!(checked > 500, "{checked} carrier numbers");
+    }
+
+    #[test]
+    fn generate_pii_shaped_negatives_are_common() {
+        for side in [Side::Train, Side::Heldout] {
+            let v = generate_set(side, 11, 1, 3000, "t");
+            let share =
+                v.iter().filter(|e| has_pii_shaped_number(e, 4)).count() as f64 / v.len() as f64;
+            assert!(share >= 0.3, "{side:?}: {share}");
+            // and long ones, phone- and card-length, are among them
+            let long =
+                v.iter().filter(|e| has_pii_shaped_number(e, 10)).count() as f64 / v.len() as f64;
+            assert!(long >= 0.1, "{side:?} long: {long}");
         }
     }
 }

@@ -184,6 +184,11 @@ pub fn speak_pairs(ds: &[u8], sp: Speak) -> Vec<String> {
     let mut out = Vec::new();
     let mut i = 0;
     while i < ds.len() {
+        // "twenty" then a lone digit would read as "twenty seven": say the tail singly
+        if ds.len() - i == 3 && ds[i] >= 2 && ds[i + 1] == 0 {
+            out.extend(ds[i..].iter().map(|&d| digit_word(d, sp).to_string()));
+            break;
+        }
         if i + 1 < ds.len() {
             let (a, b) = (ds[i], ds[i + 1]);
             if a == 0 {
@@ -318,7 +323,7 @@ pub fn card(rng: &mut R, side: Side) -> String {
 
 pub fn phone(rng: &mut R, side: Side) -> String {
     let kind = rng.gen_range(0..100);
-    if kind < 62 {
+    if kind < 44 {
         // Indian mobile
         let mut ds = vec![rng.gen_range(6..10u8)];
         while ds.len() < 10 {
@@ -345,7 +350,7 @@ pub fn phone(rng: &mut R, side: Side) -> String {
             _ => "",
         };
         format!("{cc}{body}")
-    } else if kind < 76 {
+    } else if kind < 56 {
         // landline with std code
         let stds: &[&[u8]] = &[
             &[0, 8, 0],
@@ -376,7 +381,9 @@ pub fn phone(rng: &mut R, side: Side) -> String {
                 render_groups(rng, &local, &[4, 4], side)
             ),
         }
-    } else if kind < 89 {
+    } else if kind < 78 {
+        intl_phone(rng, side)
+    } else if kind < 90 {
         // US
         let mut ds = vec![rng.gen_range(2..10u8)];
         ds.extend(rand_digits(rng, 2));
@@ -437,10 +444,129 @@ pub fn phone(rng: &mut R, side: Side) -> String {
     }
 }
 
+/// A mobile number of another country: +61, +234, +27, +63, +353 (and +44/+1 above),
+/// with its country code written or spoken, or nationally with the trunk zero.
+fn intl_phone(rng: &mut R, side: Side) -> String {
+    // (country code, first national digit choices, national length, groups)
+    let countries: &[(&[u8], &[u8], usize, &[usize])] = &[
+        (&[6, 1], &[4], 9, &[3, 3, 3]),
+        (&[2, 3, 4], &[7, 8, 9], 10, &[3, 3, 4]),
+        (&[2, 7], &[6, 7, 8], 9, &[2, 3, 4]),
+        (&[6, 3], &[9], 10, &[3, 3, 4]),
+        (&[3, 5, 3], &[8], 9, &[2, 3, 4]),
+        (&[9, 1], &[6, 7, 8, 9], 10, &[5, 5]),
+    ];
+    let (cc, first, n, sizes) = *countries.choose(rng).unwrap();
+    let mut ds = vec![*first.choose(rng).unwrap()];
+    if cc == [2, 3, 4] {
+        ds.push(rng.gen_range(0..2u8));
+    }
+    while ds.len() < n {
+        ds.push(rng.gen_range(0..10u8));
+    }
+    let sp = Speak::random(rng);
+    let cc_spoken = || {
+        speak_digits(
+            cc,
+            Speak {
+                oh: false,
+                double: false,
+                triple: false,
+            },
+        )
+        .join(" ")
+    };
+    let written_groups = |ds: &[u8]| {
+        split_groups(ds, sizes)
+            .iter()
+            .map(|g| digits_str(g))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    match rng.gen_range(0..6) {
+        0 => format!("+{} {}", digits_str(cc), written_groups(&ds)),
+        1 | 2 => format!(
+            "plus {} {}",
+            cc_spoken(),
+            render_groups(rng, &ds, sizes, side)
+        ),
+        3 => format!(
+            "{} {} {}",
+            if sp.oh { "double oh" } else { "zero zero" },
+            cc_spoken(),
+            render_groups(rng, &ds, sizes, side)
+        ),
+        4 if side == Side::Heldout && cc.len() == 2 => format!(
+            "plus {} {}",
+            two_digit((cc[0] * 10 + cc[1]) as u32),
+            render_groups(rng, &ds, sizes, side)
+        ),
+        _ => {
+            let mut all = vec![0u8];
+            all.extend(&ds);
+            let mut sz = sizes.to_vec();
+            sz[0] += 1;
+            render_groups(rng, &all, &sz, side)
+        }
+    }
+}
+
+/// How many digits a written or spoken number spells ("double five" is two, "forty two"
+/// is two, "+91" is two); words that spell no digit count nothing.
+pub fn digit_count(words: &[&str]) -> usize {
+    let mut n = 0;
+    let mut i = 0;
+    while i < words.len() {
+        let w = words[i];
+        if w.chars().any(|c| c.is_ascii_digit()) {
+            n += w.chars().filter(|c| c.is_ascii_digit()).count();
+        } else if ONES[..10].contains(&w) || w == "oh" {
+            n += 1;
+        } else if ONES[10..].contains(&w) {
+            n += 2;
+        } else if TENS[2..].contains(&w) {
+            n += 2;
+            if i + 1 < words.len() && ONES[1..10].contains(&words[i + 1]) {
+                i += 1;
+            }
+        } else if w == "double" {
+            n += 1;
+        } else if w == "triple" {
+            n += 2;
+        } else if w == "hundred" {
+            n += 2;
+        }
+        i += 1;
+    }
+    n
+}
+
 /// A person's name, as (first, last), drawn from a pool of some origin.
 pub fn person(rng: &mut R, side: Side) -> (String, String) {
     use fake::locales::{Data, CY_GB, DE_DE, EN, FR_FR, IT_IT, PT_BR, PT_PT};
     let ho = side == Side::Heldout && rng.gen_bool(0.55);
+    // whole names of several words, and names that are also ordinary words
+    if rng.gen_bool(0.12) {
+        let pool = if ho { FULL_NAMES_HO } else { FULL_NAMES };
+        let (f, l) = *pool.choose(rng).unwrap();
+        return (f.to_string(), l.to_string());
+    }
+    if rng.gen_bool(0.07) {
+        let pool = if ho { WORD_NAMES_HO } else { WORD_NAMES };
+        let last = if rng.gen_bool(0.5) {
+            clean_name(
+                rng,
+                if ho {
+                    IRISH_LAST_HO
+                } else {
+                    EN::NAME_LAST_NAME
+                },
+            )
+        } else {
+            clean_name(rng, if ho { INDIAN_LAST_HO } else { INDIAN_LAST })
+        };
+        return (pick(rng, pool).to_string(), last);
+    }
     let (f, l): (&[&str], &[&str]) = if ho {
         match rng.gen_range(0..10) {
             0..=3 => (INDIAN_FIRST_HO, INDIAN_LAST_HO),
@@ -449,7 +575,14 @@ pub fn person(rng: &mut R, side: Side) -> (String, String) {
             6 => (AFRICAN_FIRST_HO, AFRICAN_LAST_HO),
             7 => (IT_IT::NAME_FIRST_NAME, IT_IT::NAME_LAST_NAME),
             8 => (PT_PT::NAME_FIRST_NAME, PT_PT::NAME_LAST_NAME),
+            9 if rng.gen_bool(0.5) => (IRISH_FIRST_HO, IRISH_LAST_HO),
             _ => (CY_GB::NAME_FIRST_NAME, CY_GB::NAME_LAST_NAME),
+        }
+    } else if rng.gen_bool(0.15) {
+        match rng.gen_range(0..3) {
+            0 => (FILIPINO_FIRST, FILIPINO_LAST),
+            1 => (IRISH_FIRST, IRISH_LAST),
+            _ => (VIET_FIRST, VIET_LAST),
         }
     } else {
         match rng.gen_range(0..20) {
@@ -472,7 +605,12 @@ pub fn person(rng: &mut R, side: Side) -> (String, String) {
 fn clean_name(rng: &mut R, pool: &[&str]) -> String {
     for _ in 0..20 {
         let raw = pick(rng, pool).to_lowercase().replace('-', " ");
-        if !raw.is_empty() && raw.chars().all(|c| c.is_alphabetic() || c == ' ') {
+        if !raw.is_empty()
+            && raw.chars().all(|c| c.is_alphabetic() || c == ' ')
+            && raw.split_whitespace().all(|w| !TITLES.contains(&w))
+            && !BRANDS.contains(&raw.as_str())
+            && !BRANDS_HO.contains(&raw.as_str())
+        {
             return raw.split_whitespace().collect::<Vec<_>>().join(" ");
         }
     }
@@ -550,6 +688,7 @@ pub fn email(rng: &mut R, side: Side, first: &str, last: &str) -> String {
     let sp = Speak::random(rng);
     let spoken_digits = rng.gen_bool(0.6);
     let spell_short = rng.gen_bool(0.8);
+    let spell_all = rng.gen_bool(0.15);
     let mut words: Vec<String> = Vec::new();
     let speak_part = |part: &str, words: &mut Vec<String>, rng: &mut R| {
         // split into alpha runs, digit runs and symbols
@@ -563,7 +702,7 @@ pub fn email(rng: &mut R, side: Side, first: &str, last: &str) -> String {
                     j += 1;
                 }
                 let run: String = cs[i..j].iter().collect();
-                if (run.len() <= 2 && spell_short) || rng.gen_bool(0.1) {
+                if spell_all || (run.len() <= 2 && spell_short) || rng.gen_bool(0.1) {
                     words.push(spell(&run));
                 } else {
                     words.push(run);
@@ -627,7 +766,7 @@ pub fn email(rng: &mut R, side: Side, first: &str, last: &str) -> String {
     words.join(" ")
 }
 
-fn spoken_year(rng: &mut R, y: u32) -> String {
+pub fn spoken_year(rng: &mut R, y: u32) -> String {
     if y >= 2000 {
         let r = y - 2000;
         match rng.gen_range(0..3) {
@@ -710,6 +849,9 @@ pub fn date(rng: &mut R, side: Side) -> String {
             _ => format!("{y}/{:02}/{:02}", m + 1, d),
         };
     }
+    if rng.gen_bool(0.1) {
+        return spoken_numeric_date(rng, side, d, m as u32 + 1, y);
+    }
     match rng.gen_range(0..16) {
         0 => format!("{d} of {mon} {}", yr(rng)),
         1 => format!("{} {mon} {}", ordinal_suffix(d), yr(rng)),
@@ -719,11 +861,7 @@ pub fn date(rng: &mut R, side: Side) -> String {
         5 => format!("the {} of {mon}", ordinal_words(d)),
         6 => format!("{} {short}", ordinal_suffix(d)),
         7 => format!("{y}-{:02}-{:02}", m + 1, d),
-        8 => format!(
-            "{} the {}",
-            WEEKDAYS[rng.gen_range(0..7)],
-            ordinal_suffix(d)
-        ),
+        8 => format!("the {} of {mon} {}", ordinal_suffix(d), yr(rng)),
         9 => format!("{} {mon} {}", ordinal_words(d), spoken_year(rng, y)),
         10 => format!("{mon} {d} {}", yr(rng)),
         11 => format!("{d} {short} {y}"),
@@ -731,6 +869,62 @@ pub fn date(rng: &mut R, side: Side) -> String {
         13 => format!("{d}/{}/{}", m + 1, y % 100),
         14 => format!("{} of {mon}", ordinal_suffix(d)),
         _ => format!("{mon} {}", ordinal_suffix(d)),
+    }
+}
+
+/// Day or month of a spoken numeric date: "three", "oh three", "zero three", "eleven".
+fn spoken_dm(rng: &mut R, v: u32) -> String {
+    if v < 10 && rng.gen_bool(0.4) {
+        format!(
+            "{} {}",
+            if rng.gen_bool(0.6) { "oh" } else { "zero" },
+            ONES[v as usize]
+        )
+    } else {
+        two_digit(v)
+    }
+}
+
+/// "three slash nine slash twenty nineteen", "oh three dash eleven dash ninety two".
+fn spoken_numeric_date(rng: &mut R, side: Side, d: u32, m: u32, y: u32) -> String {
+    let sep = match side {
+        Side::Train => *["slash", "slash", "dash"].choose(rng).unwrap(),
+        Side::Heldout => *["slash", "dash", "stroke"].choose(rng).unwrap(),
+    };
+    let (a, b) = if rng.gen_bool(0.8) { (d, m) } else { (m, d) };
+    let yr = if rng.gen_bool(0.3) {
+        spoken_dm(rng, y % 100)
+    } else {
+        spoken_year(rng, y)
+    };
+    format!(
+        "{} {sep} {} {sep} {yr}",
+        spoken_dm(rng, a),
+        spoken_dm(rng, b)
+    )
+}
+
+/// A card expiry date: "06/27", "oh six slash twenty seven", "august twenty twenty eight".
+pub fn expiry(rng: &mut R, side: Side) -> String {
+    let m = rng.gen_range(1..=12u32);
+    let yy = rng.gen_range(24..36u32);
+    let mon = MONTHS[m as usize - 1];
+    match rng.gen_range(0..7) {
+        0 => format!("{m:02}/{yy}"),
+        1 | 2 => format!(
+            "{} slash {}",
+            spoken_dm(rng, m),
+            if rng.gen_bool(0.7) {
+                two_digit(yy)
+            } else {
+                format!("{} {}", ONES[(yy / 10) as usize], ONES[(yy % 10) as usize])
+            }
+        ),
+        3 => format!("{mon} {}", spoken_year(rng, 2000 + yy)),
+        4 => format!("{mon} {}", 2000 + yy),
+        5 if side == Side::Heldout => format!("{m:02}-{yy}"),
+        5 => format!("{} {}", MONTHS_SHORT[m as usize - 1], two_digit(yy)),
+        _ => format!("{m:02}/{}", 2000 + yy),
     }
 }
 
