@@ -259,3 +259,25 @@ fn integrity_check_cost_on_the_shipped_model() {
         mb / hash_ms * 1e3
     );
 }
+
+#[test]
+fn thresholds_come_from_the_manifest_and_options_override_them() {
+    let text = "my number is nine eight seven and my name is priya sharma from delhi";
+    let labels = |m: &pii::Model| -> Vec<String> { spans_text(m, text, &m.tag(text).unwrap()).into_iter().map(|x| x.1).collect() };
+    assert!(labels(&fixture()).contains(&"PHONE".to_string()));
+    // A manifest threshold above every PHONE score drops PHONE spans only.
+    let d = model_copy(&fixture_dir());
+    let path = d.path().join(pii::manifest::MANIFEST_FILE);
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    m["thresholds"] = serde_json::json!({"PHONE": 1.0});
+    std::fs::write(&path, m.to_string()).unwrap();
+    let high = pii::Model::load(d.path(), &options()).unwrap();
+    assert_eq!(labels(&high), vec!["PERSON_NAME", "CITY"]);
+    // The options override the manifest's value for the label they name.
+    let o = pii::Options { thresholds: vec![("PHONE".into(), 0.0)], ..options() };
+    let back = pii::Model::load(d.path(), &o).unwrap();
+    assert_eq!(labels(&back), labels(&fixture()));
+    // An unknown label in the options is an argument error.
+    let o = pii::Options { thresholds: vec![("NOPE".into(), 0.5)], ..options() };
+    assert!(matches!(pii::Model::load(d.path(), &o).unwrap_err(), pii::Error::InvalidArgument(_)));
+}

@@ -3,7 +3,7 @@
 //! amounts, times, day-only/weekday/relative dates, OTPs, PINs, CVVs, extensions, counts.
 //! Each identifier kind has train-side and held-out carrier phrasings.
 
-use super::values::{number_words, speak_digits, speak_pairs, two_digit, Speak, ONES};
+use super::values::{number_words, speak_digits, speak_pairs, split_groups, two_digit, Speak, ONES};
 use super::Side;
 use rand::seq::SliceRandom;
 use rand::Rng;
@@ -167,22 +167,6 @@ fn digits_str(ds: &[u8]) -> String {
     ds.iter().map(|d| (b'0' + d) as char).collect()
 }
 
-fn groups<'a>(ds: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
-    let mut out = Vec::new();
-    let mut i = 0;
-    for &s in sizes {
-        if i >= ds.len() {
-            break;
-        }
-        let e = (i + s).min(ds.len());
-        out.push(&ds[i..e]);
-        i = e;
-    }
-    if i < ds.len() {
-        out.push(&ds[i..]);
-    }
-    out
-}
 
 fn filler_word(rng: &mut R, side: Side) -> &'static str {
     match side {
@@ -195,7 +179,7 @@ fn filler_word(rng: &mut R, side: Side) -> &'static str {
 /// digit with oh/double/triple, in pairs ("ninety eight forty five"), mixed, with the odd
 /// filler between groups.
 pub fn say_digits(rng: &mut R, side: Side, ds: &[u8], sizes: &[usize]) -> String {
-    let gs = groups(ds, sizes);
+    let gs = split_groups(ds, sizes);
     let sp = Speak::random(rng);
     let style = rng.gen_range(0..8);
     let mut parts: Vec<String> = Vec::new();

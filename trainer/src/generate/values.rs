@@ -213,7 +213,8 @@ fn rand_digits(rng: &mut R, n: usize) -> Vec<u8> {
     (0..n).map(|_| rng.gen_range(0..10u8)).collect()
 }
 
-fn split_groups<'a>(ds: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
+/// Split digits into groups of the given sizes (the rest in one last group).
+pub(super) fn split_groups<'a>(ds: &'a [u8], sizes: &[usize]) -> Vec<&'a [u8]> {
     let mut out = Vec::new();
     let mut i = 0;
     for &s in sizes {
