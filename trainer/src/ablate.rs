@@ -1,7 +1,7 @@
 //! `pii-trainer ablate`: the decoding ablation table. For each model directory, decoding is
 //! switched on step by step (argmax, constrained decoding, thresholds, then each validator)
-//! and every step is scored on a gold set and timed on medium-length utterances, the steps
-//! interleaved per utterance so machine noise hits them alike.
+//! and every step is scored on a gold set and timed on medium-length utterances, all models
+//! and steps interleaved per utterance so machine noise hits them alike.
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -55,33 +55,34 @@ pub fn run(args: Args) -> Result<()> {
     medium.truncate(args.runs);
     println!("| model | decoding | strict PII P | R | F1 | micro F1 | p50 µs | p95 µs |");
     println!("|---|---|---|---|---|---|---|---|");
+    // Every (model, step) is loaded first, then timed interleaved: each utterance runs
+    // through all of them in turn, so the models compare within one run.
+    let mut models = Vec::new();
     for dir in &args.model {
-        let mut models = Vec::new();
-        for (_, v, argmax, no_thr) in STEPS {
+        for (name, v, argmax, no_thr) in STEPS {
             let tweak = crate::predict::tweak_from(0.0, v, argmax, no_thr, dir)?;
-            models.push(crate::predict::load_model(dir, None, args.ort_library.clone(), tweak)?);
+            models.push((dir, name, crate::predict::load_model(dir, None, args.ort_library.clone(), tweak)?));
         }
-        // Interleaved timing: each utterance runs through every step in turn.
-        let mut times = vec![Vec::with_capacity(medium.len()); STEPS.len()];
-        for t in &medium {
-            for (m, ts) in models.iter().zip(&mut times) {
-                let t0 = Instant::now();
-                std::hint::black_box(m.tag(t)?);
-                ts.push(t0.elapsed().as_secs_f64() * 1e6);
-            }
+    }
+    let mut times = vec![Vec::with_capacity(medium.len()); models.len()];
+    for t in &medium {
+        for ((_, _, m), ts) in models.iter().zip(&mut times) {
+            let t0 = Instant::now();
+            std::hint::black_box(m.tag(t)?);
+            ts.push(t0.elapsed().as_secs_f64() * 1e6);
         }
-        for ((name, ..), (m, ts)) in STEPS.iter().zip(models.iter().zip(&mut times)) {
-            let r = crate::eval::score(&gold, &crate::report::predict_set(m, &gold)?);
-            let (p50, p95) = if ts.is_empty() { (0.0, 0.0) } else { (percentile(ts, 0.5), percentile(ts, 0.95)) };
-            println!(
-                "| {} | {name} | {:.3} | {:.3} | {:.3} | {:.3} | {p50:.0} | {p95:.0} |",
-                dir.display(),
-                r.pii_strict.precision,
-                r.pii_strict.recall,
-                r.pii_strict.f1,
-                r.micro.f1
-            );
-        }
+    }
+    for ((dir, name, m), ts) in models.iter().zip(&mut times) {
+        let r = crate::eval::score(&gold, &crate::report::predict_set(m, &gold)?);
+        let (p50, p95) = if ts.is_empty() { (0.0, 0.0) } else { (percentile(ts, 0.5), percentile(ts, 0.95)) };
+        println!(
+            "| {} | {name} | {:.3} | {:.3} | {:.3} | {:.3} | {p50:.0} | {p95:.0} |",
+            dir.display(),
+            r.pii_strict.precision,
+            r.pii_strict.recall,
+            r.pii_strict.f1,
+            r.micro.f1
+        );
     }
     Ok(())
 }
