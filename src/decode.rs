@@ -202,11 +202,20 @@ impl Decoder {
                     out.push(s);
                     continue;
                 }
+                let letter = |i: usize| words[i].chars().count() == 1;
                 for mut part in split_spelled(words, s) {
-                    while part.start < part.end && name_edge_stopword(words[part.start]) {
+                    // A one-letter stopword ("a", "i") beside another letter is part of a
+                    // spelled name ("a y u b", "k u l k a r n i"), not an article or pronoun.
+                    while part.start < part.end
+                        && name_edge_stopword(words[part.start])
+                        && !(letter(part.start) && part.start + 1 < part.end && letter(part.start + 1))
+                    {
                         part.start += 1;
                     }
-                    while part.end > part.start && name_edge_stopword(words[part.end - 1]) {
+                    while part.end > part.start
+                        && name_edge_stopword(words[part.end - 1])
+                        && !(letter(part.end - 1) && part.end - 1 > part.start && letter(part.end - 2))
+                    {
                         part.end -= 1;
                     }
                     // A lone letter is not a name (a spelled name has two letters or more).
@@ -482,5 +491,14 @@ mod tests {
         let (enc, lg) = setup(text, &[0, 1, 2, 2, 2, 2, 2, 2, 2, 2, 2, 0, 1, 2, 2, 1]);
         let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
         assert_eq!(got, vec!["rejean ouellet", "o u e l l e t", "k r ramesh"]);
+    }
+
+    #[test]
+    fn name_validator_keeps_edge_letters_of_spelled_names() {
+        let d = Decoder::new(&[("PERSON_NAME", true), ("CITY", false), ("EMAIL", true)], vec![0.0; 3], true, Validators::ALL);
+        let text = "it is a y u b and k u l k a r n i and i anita";
+        let (enc, lg) = setup(text, &[0, 0, 1, 2, 2, 2, 0, 1, 2, 2, 2, 2, 2, 2, 2, 0, 1, 2]);
+        let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
+        assert_eq!(got, vec!["a y u b", "k u l k a r n i", "anita"]);
     }
 }
