@@ -190,6 +190,11 @@ enum pii_status pii_load(const char *model_dir, const struct pii_options *option
 // When `cap` is too small, returns `PII_ERR_BUFFER_TOO_SMALL`, writes no span, and sets `*n`
 // to the count needed.
 //
+// Any length is accepted: a text is tagged in segments of 4,096 words, each read with 96
+// words of context on both sides, so working memory is bounded (2 MB of text: under 2 MiB
+// above the loaded model's peak) and time is linear in the text (about 70 s per MB of
+// text with the shipped 6-layer model on one AVX2 core; a one-hour call is about 50 KB).
+//
 // # Safety
 // Pointers follow the rules at the top of this header.
 enum pii_status pii_tag(const struct pii_model *model, const char *text, size_t len, struct pii_span *spans, size_t cap, size_t *n, struct pii_error *err);

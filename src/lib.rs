@@ -14,6 +14,7 @@ pub mod validate;
 pub mod ffi;
 pub mod model;
 pub mod runtime;
+pub mod segment;
 
 pub use decode::Span;
 pub use model::{Model, Options};

@@ -12,6 +12,7 @@ use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, TOKENIZER_FILE};
 use crate::runtime;
+use crate::segment;
 use crate::validate::Validators;
 
 /// Options for [`Model::load`].
@@ -182,7 +183,26 @@ impl Model {
     }
 
     /// Tag `text`; spans are byte ranges on whitespace word boundaries, sorted, non-overlapping.
+    /// Texts longer than [`segment::SEGMENT_WORDS`] words are tagged segment by segment, so
+    /// working memory stays bounded whatever the input length.
     pub fn tag(&self, text: &str) -> Result<Vec<Span>> {
+        self.tag_in_segments(text, segment::SEGMENT_WORDS, segment::CONTEXT_WORDS)
+    }
+
+    /// [`Model::tag`] with segments of `words` words read with `context` words on each side.
+    pub fn tag_in_segments(&self, text: &str, words: usize, context: usize) -> Result<Vec<Span>> {
+        let mut out = Vec::new();
+        for seg in segment::segments(text, words, context) {
+            let base = seg.input.start;
+            let spans = self.tag_one(&text[seg.input.clone()])?;
+            let shifted = spans.into_iter().map(|s| Span { start: s.start + base, end: s.end + base, ..s });
+            segment::stitch(&mut out, shifted, &seg.owned);
+        }
+        Ok(out)
+    }
+
+    /// Tag `text` in one piece (its logits and word probabilities held at once).
+    fn tag_one(&self, text: &str) -> Result<Vec<Span>> {
         let enc = self.encoder.encode(text)?;
         if enc.ids.is_empty() {
             return Ok(Vec::new());

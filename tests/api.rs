@@ -281,3 +281,20 @@ fn thresholds_come_from_the_manifest_and_options_override_them() {
     let o = pii::Options { thresholds: vec![("NOPE".into(), 0.5)], ..options() };
     assert!(matches!(pii::Model::load(d.path(), &o).unwrap_err(), pii::Error::InvalidArgument(_)));
 }
+
+#[test]
+fn long_input_in_segments_tags_like_one_piece() {
+    let m = fixture();
+    let unit = "ok so my number is nine eight seven six and i live in mumbai thanks ";
+    let text = unit.repeat(60);
+    // Window placement moves scores in the last digits; spans and labels must be the same.
+    let key = |v: Vec<pii::Span>| v.iter().map(|s| (s.start, s.end, s.label, s.pii)).collect::<Vec<_>>();
+    let whole = key(m.tag_in_segments(&text, usize::MAX / 2, 0).unwrap());
+    assert_eq!(whole.len(), 2 * 60);
+    // Segment boundaries fall at every offset inside the unit, mid-number included.
+    for (words, context) in [(5, 4), (14, 6), (23, 8), (40, 16), (100, 4)] {
+        let got = key(m.tag_in_segments(&text, words, context).unwrap());
+        assert_eq!(got, whole, "segments of {words} words, context {context}");
+    }
+    assert_eq!(key(m.tag(&text).unwrap()), whole, "the default segments cover this text in one");
+}
