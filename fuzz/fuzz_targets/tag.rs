@@ -34,6 +34,20 @@ fn new_err() -> pii_error {
     pii_error { status: pii_status::PII_OK, message: [0; PII_ERROR_MESSAGE_SIZE] }
 }
 
+/// Word separators of every kind the library splits on (one and several bytes long).
+const SEPARATORS: &[&str] = &["\t", "\n", "\u{b}", "\u{c}", "\r", "\u{1c}", "\u{1f}", "\u{85}", "\u{a0}", "\u{2028}", "\u{3000}", "\u{200b}", "\u{feff}"];
+
+/// Each span of `text` as (label, its words).
+fn words_of(m: *const pii_model, text: &str) -> Vec<(u32, Vec<String>)> {
+    let cap = text.len() / 2 + 1;
+    let mut spans = vec![pii_span { start: 0, end: 0, label: 0, score: 0.0, is_pii: false }; cap];
+    let mut n = 0;
+    let st = unsafe { pii_tag(m, text.as_ptr() as *const c_char, text.len(), spans.as_mut_ptr(), cap, &mut n, std::ptr::null_mut()) };
+    assert_eq!(st, pii_status::PII_OK);
+    let words = |t: &str| t.split(|c: char| pii::encode::is_separator(c)).filter(|w| !w.is_empty()).map(String::from).collect();
+    spans[..n].iter().map(|sp| (sp.label, words(&text[sp.start..sp.end]))).collect()
+}
+
 fn check_message(e: &pii_error) {
     let msg: Vec<u8> = e.message.iter().take_while(|&&c| c != 0).map(|&c| c as u8).collect();
     assert!(!msg.is_empty(), "failure without a message");
@@ -72,6 +86,12 @@ fuzz_target!(|data: &[u8]| {
                 let st2 = unsafe { pii_tag(m, ptr, data.len(), small.as_mut_ptr(), n - 1, &mut n2, std::ptr::null_mut()) };
                 assert_eq!((st2, n2), (pii_status::PII_ERR_BUFFER_TOO_SMALL, n));
                 assert!(small.iter().all(|x| x.start == 9));
+            }
+            // The same text with its spaces replaced by another separator tags the same words.
+            if s.contains(' ') {
+                let sep = SEPARATORS[data.len() % SEPARATORS.len()];
+                let other = s.replace(' ', sep);
+                assert_eq!(words_of(m, &other), words_of(m, s), "separator U+{:04X}", sep.chars().next().unwrap() as u32);
             }
         }
         Err(_) => {
