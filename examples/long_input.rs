@@ -5,13 +5,10 @@
 //! the spans found and the growth of peak RSS (VmHWM) over the loaded model. `whole` tags
 //! the text in one piece instead of segments (the behaviour before bounded segments).
 
+mod common;
+
 fn peak_rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix("VmHWM:"))
-        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or(0)
+    common::status_kib("VmHWM:")
 }
 
 fn main() {

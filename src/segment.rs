@@ -40,7 +40,7 @@ pub fn segments(text: &str, words: usize, context: usize) -> impl Iterator<Item 
     let words = words.max(1);
     let mut pos = 0usize;
     // Starts of the last `context` words before `pos`.
-    let mut recent: VecDeque<usize> = VecDeque::with_capacity(context + 1);
+    let mut recent: VecDeque<usize> = VecDeque::new();
     let mut done = false;
     std::iter::from_fn(move || {
         if done {
@@ -48,14 +48,17 @@ pub fn segments(text: &str, words: usize, context: usize) -> impl Iterator<Item 
         }
         let input_start = recent.front().copied().unwrap_or(pos);
         // Scan at most `words + context + 1` words: if the text ends first, this is the last segment.
-        let mut owned_starts = Vec::with_capacity(words.min(4096));
+        // Starts of the last `context` owned words (the next segment's left context).
+        let mut owned_starts = Vec::new();
         let (mut total, mut cursor) = (0usize, pos);
         let (mut boundary, mut context_end) = (pos, pos);
         while total < words + context + 1 {
             let Some(w) = next_word(text, cursor) else { break };
             total += 1;
             if total <= words {
-                owned_starts.push(w.start);
+                if total + context > words {
+                    owned_starts.push(w.start);
+                }
             } else if total == words + 1 {
                 boundary = w.start;
             }
