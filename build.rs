@@ -1,11 +1,14 @@
-//! Links the cdylib with an `$ORIGIN` rpath and generates the C header into OUT_DIR
+//! Links the cdylib with an `$ORIGIN` rpath and a versioned SONAME, and generates the C header into OUT_DIR
 //! (and into include/pii.h when PII_WRITE_HEADER=1).
 
 use std::path::PathBuf;
 
 fn main() {
     println!("cargo:rustc-cdylib-link-arg=-Wl,-rpath,$ORIGIN");
-    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpii.so");
+    // SONAME libpii.so.<major>: the ABI version (see README "Versioning"); `make` links
+    // target/release/libpii.so.<major> to cargo's libpii.so, `make install` lays out the rest.
+    let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
+    println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpii.so.{major}");
     println!("cargo:rerun-if-changed=src/ffi.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=PII_WRITE_HEADER");

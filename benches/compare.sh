@@ -18,8 +18,8 @@ if [ ! -x .deps/bench-venv/bin/python ]; then
   python3 -m venv .deps/bench-venv
   .deps/bench-venv/bin/pip install --quiet "onnxruntime==1.31.1" tokenizers numpy
 fi
-cargo build --release -p pii -p pii-trainer --quiet
-cp -P .deps/onnxruntime/libonnxruntime.so.1* target/release/
+cargo build --release -p pii-trainer --quiet
+make -s lib
 make -s -C examples/c build/latency
 # The L6 fp32 baseline model: MiniLM-L6 with a token-classification head (one training step;
 # the head's values do not change the cost).

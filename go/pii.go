@@ -16,15 +16,16 @@
 // Errors come back through a per-call pii_error out-parameter (no thread-local state), so no
 // runtime.LockOSThread is needed.
 //
-// Linking: libpii.so is found in ../target/release (build it with
-// `cargo build -p pii --release`); the binary gets an rpath to that directory. libpii finds
+// Linking: through pkg-config (`#cgo pkg-config: pii`). Against an installed copy
+// (`make install PREFIX=...`), set PKG_CONFIG_PATH=<prefix>/lib/pkgconfig; against a checkout
+// build (`make` at the repository root), PKG_CONFIG_PATH=<checkout>/target/release/pkgconfig.
+// pii.pc adds an rpath to its libdir, so binaries run without LD_LIBRARY_PATH. libpii finds
 // ONNX Runtime as libonnxruntime.so.1 beside libpii.so, through the PII_ORT_LIBRARY
 // environment variable, or through Options.ORTLibrary.
 package pii
 
 /*
-#cgo CFLAGS: -I${SRCDIR}/../include
-#cgo LDFLAGS: -L${SRCDIR}/../target/release -lpii -Wl,-rpath,${SRCDIR}/../target/release
+#cgo pkg-config: pii
 #include <stdlib.h>
 #include "pii.h"
 */

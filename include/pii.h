@@ -78,10 +78,13 @@
 #define PII_VERSION_MAJOR 0
 
 // Minor version of this library.
-#define PII_VERSION_MINOR 1
+#define PII_VERSION_MINOR 2
 
 // Patch version of this library.
 #define PII_VERSION_PATCH 0
+
+// This header's version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`.
+#define PII_VERSION_NUMBER (((PII_VERSION_MAJOR << 16) | (PII_VERSION_MINOR << 8)) | PII_VERSION_PATCH)
 
 // Status of every fallible call. `PII_OK` is 0.
 typedef enum pii_status {
@@ -171,6 +174,8 @@ struct pii_options pii_default_options(void);
 
 // Load the model directory `model_dir` (NUL-terminated path). `options` may be NULL for the
 // defaults. On success `*out` receives the model, to be released with `pii_free`.
+// The shipped model is installed in `<prefix>/share/pii/model` (`make install`); a program
+// finds it with `pkg-config --variable=modeldir pii` or CMake's `PII_MODEL_DIR`.
 //
 // When the manifest lists SHA-256 hashes (`pii-trainer export` writes them), the tokenizer
 // and the ONNX file are hashed and compared before use; a mismatch, or a used file missing
@@ -241,6 +246,10 @@ const char *pii_status_str(int32_t status);
 // Library version, "MAJOR.MINOR.PATCH" (static string).
 const char *pii_version(void);
 
+// Library version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`; compare it with
+// `PII_VERSION_NUMBER` of the header a program was compiled with (`pii_version_compatible()`).
+uint32_t pii_version_number(void);
+
 // Version of the loaded ONNX Runtime (static string), or NULL before the first `pii_load`.
 const char *pii_onnxruntime_version(void);
 
@@ -249,3 +258,17 @@ const char *pii_onnxruntime_version(void);
 #endif  // __cplusplus
 
 #endif  /* PII_H */
+
+
+#ifndef PII_H_INLINE
+#define PII_H_INLINE
+/*
+ * True when the libpii loaded at run time can serve a program compiled with this header:
+ * the same ABI major version (the soname, libpii.so.<major>) and at least the header's
+ * minor version (the symbols the program may use). Call it once before pii_load.
+ */
+static inline bool pii_version_compatible(void) {
+  uint32_t v = pii_version_number();
+  return (v >> 16) == PII_VERSION_MAJOR && v >= PII_VERSION_NUMBER;
+}
+#endif  /* PII_H_INLINE */

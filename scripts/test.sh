@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Every test: Rust unit and integration tests (library and trainer), the header check, the C,
-# C++ and Go callers (with ASan/UBSan and valgrind), and a fuzz smoke run. Installs what it
+# C++ and Go callers (with ASan/UBSan and valgrind), the installed copy (scripts/test-install.sh),
+# and a fuzz smoke run. Installs what it
 # needs via scripts/setup.sh. Ends with one line: "tests: N passed, M failed".
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,6 +26,8 @@ echo "== cargo test (workspace)"
 cargo test --workspace 2>&1 | tee -a "$log"
 echo "== C, C++ and Go callers"
 GO_TEST_FLAGS=-v ./scripts/test-callers.sh 2>&1 | tee -a "$log"
+echo "== installed copy: make install, pkg-config, CMake, Go, release archive, ABI record"
+./scripts/test-install.sh 2>&1 | tee -a "$log"
 echo "== fuzz smoke (libFuzzer, ~20 s per target)"
 ./scripts/fuzz.sh --smoke
 read -r passed failed < <(count)

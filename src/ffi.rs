@@ -244,6 +244,8 @@ unsafe fn parse_thresholds(p: *const c_char) -> Result<Vec<(String, f32)>, Error
 
 /// Load the model directory `model_dir` (NUL-terminated path). `options` may be NULL for the
 /// defaults. On success `*out` receives the model, to be released with `pii_free`.
+/// The shipped model is installed in `<prefix>/share/pii/model` (`make install`); a program
+/// finds it with `pkg-config --variable=modeldir pii` or CMake's `PII_MODEL_DIR`.
 ///
 /// When the manifest lists SHA-256 hashes (`pii-trainer export` writes them), the tokenizer
 /// and the ONNX file are hashed and compared before use; a mismatch, or a used file missing
@@ -462,6 +464,13 @@ pub extern "C" fn pii_version() -> *const c_char {
     concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr() as *const c_char
 }
 
+/// Library version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`; compare it with
+/// `PII_VERSION_NUMBER` of the header a program was compiled with (`pii_version_compatible()`).
+#[no_mangle]
+pub extern "C" fn pii_version_number() -> u32 {
+    PII_VERSION_NUMBER
+}
+
 /// Version of the loaded ONNX Runtime (static string), or NULL before the first `pii_load`.
 #[no_mangle]
 pub extern "C" fn pii_onnxruntime_version() -> *const c_char {
@@ -475,6 +484,8 @@ pub extern "C" fn pii_onnxruntime_version() -> *const c_char {
 /// Major version of this library (as in `pii_version()`).
 pub const PII_VERSION_MAJOR: u32 = 0;
 /// Minor version of this library.
-pub const PII_VERSION_MINOR: u32 = 1;
+pub const PII_VERSION_MINOR: u32 = 2;
 /// Patch version of this library.
 pub const PII_VERSION_PATCH: u32 = 0;
+/// This header's version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`.
+pub const PII_VERSION_NUMBER: u32 = (PII_VERSION_MAJOR << 16) | (PII_VERSION_MINOR << 8) | PII_VERSION_PATCH;

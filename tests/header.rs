@@ -25,4 +25,8 @@ fn version_macros_match_cargo_version() {
     assert_eq!(c.to_str().unwrap(), v);
     let h = include_str!(concat!(env!("OUT_DIR"), "/pii.h"));
     assert!(h.contains(&format!("#define PII_VERSION_MAJOR {}", pii::ffi::PII_VERSION_MAJOR)));
+    let parts: Vec<u32> = v.split('.').map(|p| p.parse().unwrap()).collect();
+    let number = (parts[0] << 16) | (parts[1] << 8) | parts[2];
+    assert_eq!(pii::ffi::pii_version_number(), number);
+    assert_eq!(pii::ffi::PII_VERSION_NUMBER, number);
 }

@@ -79,6 +79,11 @@ static pii_status redact_line(const pii_model *m, const char *text, size_t len, 
 }
 
 int main(int argc, char **argv) {
+    if (!pii_version_compatible()) {
+        fprintf(stderr, "tag: libpii %s cannot serve a program built with pii.h %d.%d.%d\n", pii_version(),
+                PII_VERSION_MAJOR, PII_VERSION_MINOR, PII_VERSION_PATCH);
+        return 3;
+    }
     const char *model_dir = NULL;
     pii_options opts = pii_default_options();
     uint32_t flags = 0;
