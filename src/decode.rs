@@ -203,7 +203,7 @@ impl Decoder {
                     continue;
                 }
                 let letter = |i: usize| words[i].chars().count() == 1;
-                for mut part in split_spelled(words, s) {
+                for mut part in split_name_parts(words, s) {
                     // A one-letter stopword ("a", "i") beside another letter is part of a
                     // spelled name ("a y u b", "k u l k a r n i"), not an article or pronoun.
                     while part.start < part.end
@@ -294,7 +294,7 @@ impl Decoder {
             let said_card = votes[1] > votes[0];
             let label = if said_card && card_length(n) {
                 self.card
-            } else if phone_length(n, plus) && (!said_card || n <= 12) {
+            } else if phone_length(&digits, plus) && (!said_card || n <= 12) {
                 self.phone
             } else if card_length(n) && luhn(&digits) && !plus {
                 self.card
@@ -329,10 +329,14 @@ pub fn redact(text: &str, spans: &[Span], labels: &[String], non_pii: bool) -> S
     out
 }
 
-/// Split a name span where a spelled run (three or more one-letter words) meets a spoken
-/// word: "ouellet o u e l l e t" is two names by the labelling rules; initials ("k r ramesh")
-/// stay with the name.
-fn split_spelled(words: &[&str], s: WordSpan) -> Vec<WordSpan> {
+/// Split a name span into the mentions it holds, by the labelling rules:
+/// - where a spelled run (three or more one-letter words) meets a spoken word: "ouellet o u e
+///   l l e t" is two names; initials ("k r ramesh") stay with the name;
+/// - where a word is said again ("rose rose mahlangu", "okafor okafor") or a full first name is
+///   followed by its short form ("bartholomew bart kaczmarek"): a restart or a nickname is a
+///   mention of its own. (A short form followed by a longer word is left alone: "john johnson";
+///   so is a doubled name on its own: "jun jun".)
+fn split_name_parts(words: &[&str], s: WordSpan) -> Vec<WordSpan> {
     let letter = |i: usize| words[i].chars().count() == 1;
     let mut cuts = Vec::new();
     let mut i = s.start;
@@ -346,6 +350,16 @@ fn split_spelled(words: &[&str], s: WordSpan) -> Vec<WordSpan> {
         }
         i = j.max(i + 1);
     }
+    for i in s.start + 1..s.end {
+        let (a, b) = (words[i - 1], words[i]);
+        // Two equal words alone are one doubled name ("jun jun"); with more words, a restart.
+        let again = a == b && s.end - s.start > 2;
+        let restart = !letter(i) && (again || (b.chars().count() >= 3 && a.len() > b.len() && a.starts_with(b)));
+        if restart {
+            cuts.push(i);
+        }
+    }
+    cuts.sort_unstable();
     let mut out = Vec::new();
     let mut at = s.start;
     for c in cuts.into_iter().chain([s.end]) {
@@ -500,5 +514,15 @@ mod tests {
         let (enc, lg) = setup(text, &[0, 0, 1, 2, 2, 2, 0, 1, 2, 2, 2, 2, 2, 2, 2, 0, 1, 2]);
         let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
         assert_eq!(got, vec!["a y u b", "k u l k a r n i", "anita"]);
+    }
+
+    #[test]
+    fn name_validator_splits_restarts_and_nicknames() {
+        let d = Decoder::new(&[("PERSON_NAME", true), ("CITY", false), ("EMAIL", true)], vec![0.0; 3], true, Validators::ALL);
+        let text = "rose rose mahlangu and bartholomew bart kaczmarek and patience okafor okafor and john johnson or jun jun";
+        let (enc, lg) = setup(text, &[1, 2, 2, 0, 1, 2, 2, 0, 1, 2, 2, 0, 1, 2, 0, 1, 2]);
+        let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
+        let want = ["rose", "rose mahlangu", "bartholomew", "bart kaczmarek", "patience okafor", "okafor", "john johnson", "jun jun"];
+        assert_eq!(got, want);
     }
 }

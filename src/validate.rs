@@ -188,14 +188,23 @@ pub fn luhn(digits: &str) -> bool {
     !digits.is_empty() && sum % 10 == 0
 }
 
-/// Plausible lengths: a card number has 13-19 digits, a phone number 8-13 (15 after "plus").
+/// Plausible lengths: a card number has 13-19 digits; a phone number 8-13, up to 15 after
+/// "plus" or the international prefix "00", and up to 12 after one trunk "0" (a national
+/// number is at most 11 digits after it; 13 digits from a "0" is an id, not a phone).
 pub fn card_length(n: usize) -> bool {
     (13..=19).contains(&n)
 }
 
-/// See [`card_length`].
-pub fn phone_length(n: usize, plus: bool) -> bool {
-    (8..=if plus { 15 } else { 13 }).contains(&n)
+/// See [`card_length`]; `digits` is the run's digits, `plus` whether "plus" opened it.
+pub fn phone_length(digits: &str, plus: bool) -> bool {
+    let max = if plus || digits.starts_with("00") {
+        15
+    } else if digits.starts_with('0') {
+        12
+    } else {
+        13
+    };
+    (8..=max).contains(&digits.len())
 }
 
 /// True for "at" forms of an e-mail address.
@@ -299,7 +308,10 @@ mod tests {
     fn luhn_and_lengths() {
         assert!(luhn("4111111111111111") && luhn("378282246310005") && !luhn("4111111111111112"));
         assert!(card_length(16) && card_length(15) && !card_length(12));
-        assert!(phone_length(10, false) && !phone_length(14, false) && phone_length(14, true) && !phone_length(6, false));
+        assert!(phone_length("9845012345", false) && !phone_length("98450123451234", false));
+        assert!(phone_length("44784501234512", true) && !phone_length("984501", false));
+        assert!(phone_length("2348031234567", false) && !phone_length("0194472638812", false));
+        assert!(phone_length("004478450123451", false) && phone_length("091984501234", false));
     }
 
     #[test]
