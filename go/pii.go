@@ -203,6 +203,72 @@ func (m *Model) Tag(text string) ([]Span, error) {
 	return spans, nil
 }
 
+// WordSpan is a span over the words given to TagWords: Words[First:Last].
+type WordSpan struct {
+	First, Last int
+	Label       string
+	Score       float32 // mean probability of the label over the span's words, 0..1
+	PII         bool    // whether the label is personal data
+}
+
+// TagWords tags a speech engine's words (joined by single spaces, tagged as Tag does) and
+// returns spans as word ranges, so exactly those words' audio can be muted. An empty word or a
+// word holding a separator (space, tab, newline, ...) is an error with StatusInvalidArgument.
+func (m *Model) TagWords(words []string) ([]WordSpan, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.m == nil {
+		return nil, ErrClosed
+	}
+	var cerr C.pii_error
+	var count C.size_t
+	// The words are copied into C memory: an array of pointers into Go strings would put Go
+	// pointers in memory passed to C, which the cgo rules forbid.
+	total := 1
+	for _, w := range words {
+		total += len(w)
+	}
+	n := len(words)
+	if n == 0 {
+		n = 1
+	}
+	text := unsafe.Slice((*byte)(C.malloc(C.size_t(total))), total)
+	ptrs := unsafe.Slice((**C.char)(C.malloc(C.size_t(n)*C.size_t(unsafe.Sizeof((*C.char)(nil))))), n)
+	lens := unsafe.Slice((*C.size_t)(C.malloc(C.size_t(n)*C.size_t(unsafe.Sizeof(C.size_t(0))))), n)
+	defer C.free(unsafe.Pointer(&text[0]))
+	defer C.free(unsafe.Pointer(&ptrs[0]))
+	defer C.free(unsafe.Pointer(&lens[0]))
+	at := 0
+	for i, w := range words {
+		copy(text[at:], w)
+		ptrs[i] = (*C.char)(unsafe.Pointer(&text[at]))
+		lens[i] = C.size_t(len(w))
+		at += len(w)
+	}
+	buf := make([]C.pii_word_span, 8)
+	var st C.enum_pii_status
+	for {
+		st = C.pii_tag_words(m.m, &ptrs[0], &lens[0], C.size_t(len(words)), &buf[0], C.size_t(len(buf)), &count, &cerr)
+		if st != C.PII_ERR_BUFFER_TOO_SMALL {
+			break
+		}
+		buf = make([]C.pii_word_span, int(count))
+	}
+	if st != C.PII_OK {
+		return nil, newError(st, &cerr)
+	}
+	spans := make([]WordSpan, int(count))
+	for i := range spans {
+		s := &buf[i]
+		label := ""
+		if int(s.label) < len(m.labels) {
+			label = m.labels[s.label]
+		}
+		spans[i] = WordSpan{First: int(s.first), Last: int(s.last), Label: label, Score: float32(s.score), PII: bool(s.is_pii)}
+	}
+	return spans, nil
+}
+
 // Redact returns text with each PII span replaced by "[LABEL]"; with nonPII, non-PII spans
 // (CITY, LOCATION) are replaced too.
 func (m *Model) Redact(text string, nonPII bool) (string, error) {

@@ -317,6 +317,42 @@ func TestConcurrent(t *testing.T) {
 	t.Logf("%d goroutines x %d calls matched the sequential results", goroutines, iters)
 }
 
+func TestTagWords(t *testing.T) {
+	m := load(t)
+	words := []string{"hi", "priya", "sharma", "my", "number", "is", "nine", "eight", "seven", "in", "delhi"}
+	got, err := m.TagWords(words)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Join(words, " ")
+	spans, err := m.Tag(text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(spans) || len(got) == 0 {
+		t.Fatalf("TagWords %v, Tag %v", got, spans)
+	}
+	for i, w := range got {
+		joined := strings.Join(words[w.First:w.Last], " ")
+		s := spans[i]
+		if joined != text[s.Start:s.End] || w.Label != s.Label || w.PII != s.PII {
+			t.Errorf("span %d: words %q (%s) vs text %q (%s)", i, joined, w.Label, text[s.Start:s.End], s.Label)
+		}
+	}
+	for _, bad := range [][]string{{"ok", ""}, {"nine eight"}, {"tab\there"}} {
+		_, err := m.TagWords(bad)
+		var e *Error
+		if !errors.As(err, &e) || e.Status != StatusInvalidArgument {
+			t.Errorf("TagWords(%q): %v, want StatusInvalidArgument", bad, err)
+		} else if strings.Contains(e.Message, "nine") || strings.Contains(e.Message, "tab") {
+			t.Errorf("message echoes the text: %q", e.Message)
+		}
+	}
+	if got, err := m.TagWords(nil); err != nil || len(got) != 0 {
+		t.Errorf("TagWords(nil) = %v, %v", got, err)
+	}
+}
+
 func TestVersion(t *testing.T) {
 	load(t)
 	if v := Version(); !regexp.MustCompile(`^[0-9]+\.[0-9]+\.[0-9]+$`).MatchString(v) {

@@ -78,7 +78,7 @@
 #define PII_VERSION_MAJOR 0
 
 // Minor version of this library.
-#define PII_VERSION_MINOR 2
+#define PII_VERSION_MINOR 3
 
 // Patch version of this library.
 #define PII_VERSION_PATCH 0
@@ -165,6 +165,20 @@ typedef struct pii_span {
   bool is_pii;
 } pii_span;
 
+// A span over the words given to `pii_tag_words`.
+typedef struct pii_word_span {
+  // Index of the span's first word.
+  size_t first;
+  // Index one past the span's last word (exclusive).
+  size_t last;
+  // Label index; its name is `pii_label_name(model, label)`.
+  uint32_t label;
+  // Confidence in 0..1 (mean probability of the label over the span's words).
+  float score;
+  // Nonzero when the label is personal data.
+  bool is_pii;
+} pii_word_span;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -203,6 +217,20 @@ enum pii_status pii_load(const char *model_dir, const struct pii_options *option
 // # Safety
 // Pointers follow the rules at the top of this header.
 enum pii_status pii_tag(const struct pii_model *model, const char *text, size_t len, struct pii_span *spans, size_t cap, size_t *n, struct pii_error *err);
+
+// Tag a speech engine's words: `words[0..n_words]`, word `i` being `lens[i]` bytes of UTF-8
+// at `words[i]` (or NUL-terminated when `lens` is NULL). The words are tagged as the text
+// they make joined by single spaces (same model, same decoding as `pii_tag`), and each span is
+// returned as a word range `first..last` (last exclusive) into `spans[0..cap]`, so a caller
+// can mute exactly those words' audio by its own word times. An empty word or a word holding
+// a separator (space, tab, newline, zero-width space, ...) is `PII_ERR_INVALID_ARGUMENT`
+// (the message names the word's index); invalid UTF-8 is `PII_ERR_INVALID_UTF8`.
+// `PII_ERR_BUFFER_TOO_SMALL` sets `*n` to the count needed, as `pii_tag` does.
+//
+// # Safety
+// Pointers follow the rules at the top of this header; `words` (and `lens` when not NULL)
+// are readable for `n_words` elements.
+enum pii_status pii_tag_words(const struct pii_model *model, const char *const *words, const size_t *lens, size_t n_words, struct pii_word_span *spans, size_t cap, size_t *n, struct pii_error *err);
 
 // Tag `text` and write it with each PII span replaced by `[LABEL]` (also non-PII spans with
 // `PII_REDACT_NON_PII` in `flags`) into `out[0..cap]`, NUL-terminated. On success `*out_len`

@@ -30,6 +30,7 @@ int main(void) {
     printf("sizeof pii_error %zu\n", sizeof(pii_error));
     printf("sizeof pii_span %zu\n", sizeof(pii_span));
     printf("sizeof pii_status %zu\n", sizeof(pii_status));
+    printf("sizeof pii_word_span %zu\n", sizeof(pii_word_span));
     return 0;
 }
 C
@@ -47,9 +48,12 @@ if [ ! -f "$record" ]; then
 fi
 
 old_version=$(sed -n 's/^version //p' "$record")
-removed=$(comm -23 <(grep -v '^version ' "$record" | grep '^symbol ' | sort) <(grep '^symbol ' "$tmp/now" | sort) || true)
-added=$(comm -13 <(grep -v '^version ' "$record" | grep '^symbol ' | sort) <(grep '^symbol ' "$tmp/now" | sort) || true)
-resized=$(comm -3 <(grep '^sizeof ' "$record" | sort) <(grep '^sizeof ' "$tmp/now" | sort) || true)
+# Names (symbols, and structs by name) that went away or came, and structs whose size changed.
+names() { grep -E '^(symbol|sizeof) ' "$1" | awk '{print $1 " " $2}' | sort; }
+removed=$(comm -23 <(names "$record") <(names "$tmp/now") || true)
+added=$(comm -13 <(names "$record") <(names "$tmp/now") || true)
+resized=$(join <(grep '^sizeof ' "$record" | awk '{print $2, $3}' | sort) <(grep '^sizeof ' "$tmp/now" | awk '{print $2, $3}' | sort) \
+    | awk '$2 != $3 {print $1 ": " $2 " -> " $3}' || true)
 need=none
 [ -n "$added" ] && need=minor
 [ -n "$removed$resized" ] && need=major
@@ -61,7 +65,7 @@ if [ "$nM" != "$oM" ]; then bumped=major; elif [ "$nm" != "$om" ]; then bumped=m
 report() {
     [ -n "$removed" ] && { echo "  removed:"; echo "$removed" | sed 's/^/    /'; }
     [ -n "$added" ] && { echo "  added:"; echo "$added" | sed 's/^/    /'; }
-    [ -n "$resized" ] && { echo "  sizes (recorded / now):"; echo "$resized" | sed 's/^/    /'; }
+    [ -n "$resized" ] && { echo "  struct sizes (recorded -> now):"; echo "$resized" | sed 's/^/    /'; }
     return 0
 }
 allowed() { # does the version bump cover the change?

@@ -133,6 +133,22 @@ pub struct pii_span {
     pub is_pii: bool,
 }
 
+/// A span over the words given to `pii_tag_words`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct pii_word_span {
+    /// Index of the span's first word.
+    pub first: usize,
+    /// Index one past the span's last word (exclusive).
+    pub last: usize,
+    /// Label index; its name is `pii_label_name(model, label)`.
+    pub label: u32,
+    /// Confidence in 0..1 (mean probability of the label over the span's words).
+    pub score: f32,
+    /// Nonzero when the label is personal data.
+    pub is_pii: bool,
+}
+
 /// A loaded model (opaque). Safe to share between threads.
 pub struct pii_model {
     model: Model,
@@ -342,6 +358,64 @@ pub unsafe extern "C" fn pii_tag(
     })
 }
 
+/// Tag a speech engine's words: `words[0..n_words]`, word `i` being `lens[i]` bytes of UTF-8
+/// at `words[i]` (or NUL-terminated when `lens` is NULL). The words are tagged as the text
+/// they make joined by single spaces (same model, same decoding as `pii_tag`), and each span is
+/// returned as a word range `first..last` (last exclusive) into `spans[0..cap]`, so a caller
+/// can mute exactly those words' audio by its own word times. An empty word or a word holding
+/// a separator (space, tab, newline, zero-width space, ...) is `PII_ERR_INVALID_ARGUMENT`
+/// (the message names the word's index); invalid UTF-8 is `PII_ERR_INVALID_UTF8`.
+/// `PII_ERR_BUFFER_TOO_SMALL` sets `*n` to the count needed, as `pii_tag` does.
+///
+/// # Safety
+/// Pointers follow the rules at the top of this header; `words` (and `lens` when not NULL)
+/// are readable for `n_words` elements.
+#[no_mangle]
+pub unsafe extern "C" fn pii_tag_words(
+    model: *const pii_model,
+    words: *const *const c_char,
+    lens: *const usize,
+    n_words: usize,
+    spans: *mut pii_word_span,
+    cap: usize,
+    n: *mut usize,
+    err: *mut pii_error,
+) -> pii_status {
+    boundary(err, || {
+        non_null(model, "model")?;
+        non_null(n, "n")?;
+        if cap > 0 {
+            non_null(spans, "spans")?;
+        }
+        if n_words > 0 {
+            non_null(words, "words")?;
+        }
+        let mut list: Vec<&str> = Vec::with_capacity(n_words);
+        for i in 0..n_words {
+            let w = *words.add(i);
+            if w.is_null() {
+                return Err(Error::NullArgument("words[i]"));
+            }
+            let word = if lens.is_null() {
+                CStr::from_ptr(w).to_str().map_err(|e| Error::InvalidUtf8 { valid_up_to: e.valid_up_to() })?
+            } else {
+                text_arg(w, *lens.add(i))?
+            };
+            list.push(word);
+        }
+        let found = (*model).model.tag_words(&list)?;
+        if found.len() > cap {
+            *n = found.len();
+            return Err(Error::BufferTooSmall { needed: found.len() });
+        }
+        for (i, s) in found.iter().enumerate() {
+            *spans.add(i) = pii_word_span { first: s.first, last: s.last, label: s.label as u32, score: s.score, is_pii: s.pii };
+        }
+        *n = found.len();
+        Ok(())
+    })
+}
+
 /// Tag `text` and write it with each PII span replaced by `[LABEL]` (also non-PII spans with
 /// `PII_REDACT_NON_PII` in `flags`) into `out[0..cap]`, NUL-terminated. On success `*out_len`
 /// is the redacted length without the NUL. When `cap` is too small, returns
@@ -484,7 +558,7 @@ pub extern "C" fn pii_onnxruntime_version() -> *const c_char {
 /// Major version of this library (as in `pii_version()`).
 pub const PII_VERSION_MAJOR: u32 = 0;
 /// Minor version of this library.
-pub const PII_VERSION_MINOR: u32 = 2;
+pub const PII_VERSION_MINOR: u32 = 3;
 /// Patch version of this library.
 pub const PII_VERSION_PATCH: u32 = 0;
 /// This header's version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`.

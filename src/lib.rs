@@ -15,7 +15,9 @@ pub mod ffi;
 pub mod model;
 pub mod runtime;
 pub mod segment;
+pub mod words;
 
 pub use decode::Span;
 pub use model::{Model, Options};
 pub use validate::Validators;
+pub use words::WordRange;

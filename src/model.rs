@@ -14,6 +14,7 @@ use crate::manifest::{Manifest, TOKENIZER_FILE};
 use crate::runtime;
 use crate::segment;
 use crate::validate::Validators;
+use crate::words;
 
 /// Options for [`Model::load`].
 #[derive(Debug, Clone)]
@@ -209,6 +210,14 @@ impl Model {
         }
         let logits = self.piece_logits(&enc)?;
         Ok(self.decoder.decode(text, &enc, &logits))
+    }
+
+    /// Tag a list of words (a speech engine's hypothesis): the words joined with single spaces,
+    /// tagged as [`Model::tag`] does, spans returned as word ranges. An empty word or one that
+    /// holds a separator is [`Error::InvalidArgument`](crate::Error::InvalidArgument).
+    pub fn tag_words<S: AsRef<str>>(&self, words: &[S]) -> Result<Vec<words::WordRange>> {
+        let (text, starts) = words::join(words)?;
+        Ok(words::ranges(&self.tag(&text)?, &starts))
     }
 
     /// Tag `text` and replace PII spans (and non-PII spans when `non_pii`) by `[LABEL]`.

@@ -48,6 +48,15 @@ struct Span {
     std::string_view text;   ///< the span's bytes, a view into the caller's text
 };
 
+/// A span over the words given to Model::tag_words: words [first, last).
+struct WordSpan {
+    std::size_t first = 0;
+    std::size_t last = 0;
+    std::string_view label;  ///< label name, valid while the Model lives
+    float score = 0.0f;      ///< mean probability of the label over the span's words
+    bool pii = false;        ///< whether the label is personal data
+};
+
 /// Load options; see pii_options in pii.h.
 struct Options {
     std::string ort_library;     ///< path of libonnxruntime.so; empty: PII_ORT_LIBRARY, then beside libpii.so
@@ -122,6 +131,36 @@ class Model {
             const char* label = pii_label_name(m_, s.label);
             out.push_back(Span{s.start, s.end, label ? std::string_view(label) : std::string_view(), s.score,
                                s.is_pii, text.substr(s.start, s.end - s.start)});
+        }
+        return out;
+    }
+
+    /// Tag a speech engine's words (see pii_tag_words): spans as word ranges. An empty word or
+    /// one holding a separator throws pii::Error with PII_ERR_INVALID_ARGUMENT.
+    std::vector<WordSpan> tag_words(const std::vector<std::string_view>& words) const {
+        std::vector<const char*> ptrs;
+        std::vector<std::size_t> lens;
+        ptrs.reserve(words.size());
+        lens.reserve(words.size());
+        for (std::string_view w : words) {
+            ptrs.push_back(w.data());
+            lens.push_back(w.size());
+        }
+        std::vector<pii_word_span> raw(8);
+        std::size_t n = 0;
+        pii_error err;
+        pii_status st;
+        while ((st = pii_tag_words(get(), ptrs.data(), lens.data(), words.size(), raw.data(), raw.size(), &n,
+                                   &err)) == PII_ERR_BUFFER_TOO_SMALL)
+            raw.resize(n);
+        detail::check(st, err);
+        std::vector<WordSpan> out;
+        out.reserve(n);
+        for (std::size_t i = 0; i < n; i++) {
+            const pii_word_span& s = raw[i];
+            const char* label = pii_label_name(m_, s.label);
+            out.push_back(WordSpan{s.first, s.last, label ? std::string_view(label) : std::string_view(), s.score,
+                                   s.is_pii});
         }
         return out;
     }

@@ -87,6 +87,23 @@ int main(int argc, char** argv) {
     CHECK(model.tag("").empty());
     CHECK(model.tag(std::string_view()).empty());
 
+    // Word-level tagging: the same spans as word ranges; bad words throw.
+    const std::vector<std::string_view> words = {"priya", "sharma", "lives", "in", "delhi", "and",
+                                                 "my", "number", "is", "nine", "eight", "seven"};
+    std::vector<pii::WordSpan> ws = model.tag_words(words);
+    CHECK(ws.size() == 3);
+    CHECK(ws.size() == 3 && ws[0].first == 0 && ws[0].last == 2 && ws[0].label == "PERSON_NAME" && ws[0].pii);
+    CHECK(ws.size() == 3 && ws[1].first == 4 && ws[1].last == 5 && ws[1].label == "CITY" && !ws[1].pii);
+    CHECK(ws.size() == 3 && ws[2].first == 9 && ws[2].last == 12 && ws[2].label == "PHONE");
+    CHECK(model.tag_words({}).empty());
+    try {
+        model.tag_words({"nine eight"});
+        CHECK(!"a word with a space must throw");
+    } catch (const pii::Error& e) {
+        CHECK(e.status() == PII_ERR_INVALID_ARGUMENT);
+        CHECK(std::string(e.what()).find("nine") == std::string::npos);
+    }
+
     // Many spans: the wrapper grows its buffer past the first guess of 8.
     std::string long_text;
     for (int i = 0; i < 30; i++)
