@@ -1,5 +1,6 @@
-//! Arbitrary bytes through `pii_tag` and `pii_redact` on the fixture model: never a crash,
-//! and on success the spans are sorted, non-overlapping, in bounds and on char boundaries.
+//! Arbitrary bytes through `pii_tag`, `pii_tag_words` and `pii_redact` on the fixture model:
+//! never a crash; on success the spans are sorted, non-overlapping, in bounds and on char
+//! boundaries, and the word ranges of the text's words map to the same spans.
 
 #![no_main]
 
@@ -93,6 +94,17 @@ fuzz_target!(|data: &[u8]| {
                 let other = s.replace(' ', sep);
                 assert_eq!(words_of(m, &other), words_of(m, s), "separator U+{:04X}", sep.chars().next().unwrap() as u32);
             }
+            // The same words through pii_tag_words: word ranges cover exactly the spans' words.
+            let ranges = pii::encode::words(s);
+            let ptrs: Vec<*const c_char> = ranges.iter().map(|&(a, _)| s[a..].as_ptr() as *const c_char).collect();
+            let lens: Vec<usize> = ranges.iter().map(|&(a, b)| b - a).collect();
+            let mut ws = vec![pii_word_span { first: 0, last: 0, label: 0, score: 0.0, is_pii: false }; cap];
+            let mut nw = 0;
+            let st = unsafe { pii_tag_words(m, ptrs.as_ptr(), lens.as_ptr(), ranges.len(), ws.as_mut_ptr(), cap, &mut nw, &mut e) };
+            assert_eq!(st, pii_status::PII_OK, "the words of valid UTF-8 must tag");
+            let by_words: Vec<(usize, usize, u32)> = ws[..nw].iter().map(|w| (ranges[w.first].0, ranges[w.last - 1].1, w.label)).collect();
+            let by_text: Vec<(usize, usize, u32)> = spans[..n].iter().map(|sp| (sp.start, sp.end, sp.label)).collect();
+            assert_eq!(by_words, by_text, "word ranges map to the text's spans");
         }
         Err(_) => {
             assert_eq!(st, pii_status::PII_ERR_INVALID_UTF8);
