@@ -333,29 +333,41 @@ pub unsafe extern "C" fn pii_tag(
     err: *mut pii_error,
 ) -> pii_status {
     boundary(err, || {
-        non_null(model, "model")?;
-        non_null(n, "n")?;
-        if cap > 0 {
-            non_null(spans, "spans")?;
-        }
+        out_args(model, spans, cap, n)?;
         let text = text_arg(text, len)?;
         let found = (*model).model.tag(text)?;
-        if found.len() > cap {
-            *n = found.len();
-            return Err(Error::BufferTooSmall { needed: found.len() });
-        }
-        for (i, s) in found.iter().enumerate() {
-            *spans.add(i) = pii_span {
-                start: s.start,
-                end: s.end,
-                label: s.label as u32,
-                score: s.score,
-                is_pii: s.pii,
-            };
-        }
-        *n = found.len();
-        Ok(())
+        write_out(&found, spans, cap, n, |s| pii_span {
+            start: s.start,
+            end: s.end,
+            label: s.label as u32,
+            score: s.score,
+            is_pii: s.pii,
+        })
     })
+}
+
+/// The checks shared by calls that fill a caller's array: the model, the count and (when
+/// `cap` > 0) the array must not be NULL.
+unsafe fn out_args<O>(model: *const pii_model, out: *mut O, cap: usize, n: *mut usize) -> Result<(), Error> {
+    non_null(model, "model")?;
+    non_null(n, "n")?;
+    if cap > 0 {
+        non_null(out, "spans")?;
+    }
+    Ok(())
+}
+
+/// Write `found` into `out[0..cap]` through `conv` and its count into `*n`; when it does not
+/// fit, only `*n` (the count needed) is written.
+unsafe fn write_out<T, O>(found: &[T], out: *mut O, cap: usize, n: *mut usize, conv: impl Fn(&T) -> O) -> Result<(), Error> {
+    *n = found.len();
+    if found.len() > cap {
+        return Err(Error::BufferTooSmall { needed: found.len() });
+    }
+    for (i, s) in found.iter().enumerate() {
+        out.add(i).write(conv(s));
+    }
+    Ok(())
 }
 
 /// Tag a speech engine's words: `words[0..n_words]`, word `i` being `lens[i]` bytes of UTF-8
@@ -382,11 +394,7 @@ pub unsafe extern "C" fn pii_tag_words(
     err: *mut pii_error,
 ) -> pii_status {
     boundary(err, || {
-        non_null(model, "model")?;
-        non_null(n, "n")?;
-        if cap > 0 {
-            non_null(spans, "spans")?;
-        }
+        out_args(model, spans, cap, n)?;
         if n_words > 0 {
             non_null(words, "words")?;
         }
@@ -404,15 +412,13 @@ pub unsafe extern "C" fn pii_tag_words(
             list.push(word);
         }
         let found = (*model).model.tag_words(&list)?;
-        if found.len() > cap {
-            *n = found.len();
-            return Err(Error::BufferTooSmall { needed: found.len() });
-        }
-        for (i, s) in found.iter().enumerate() {
-            *spans.add(i) = pii_word_span { first: s.first, last: s.last, label: s.label as u32, score: s.score, is_pii: s.pii };
-        }
-        *n = found.len();
-        Ok(())
+        write_out(&found, spans, cap, n, |s| pii_word_span {
+            first: s.first,
+            last: s.last,
+            label: s.label as u32,
+            score: s.score,
+            is_pii: s.pii,
+        })
     })
 }
 
