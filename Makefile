@@ -61,9 +61,10 @@ lib:
 
 # pc_file LIBDIR INCLUDEDIR MODELDIR: pii.pc on stdout. `-Wl,-rpath` so that a program built
 # with only `pkg-config --cflags --libs pii` runs without LD_LIBRARY_PATH.
+# pc_vars LIBDIR INCLUDEDIR MODELDIR: the variables both .pc files define.
+pc_vars = 'libdir=$(1)' 'includedir=$(2)' 'modeldir=$(3)' 'ortlibrary=$${libdir}/libonnxruntime.so.1' ''
 define pc_file
-printf '%s\n' \
-  'libdir=$(1)' 'includedir=$(2)' 'modeldir=$(3)' 'ortlibrary=$${libdir}/libonnxruntime.so.1' '' \
+printf '%s\n' $(call pc_vars,$(1),$(2),$(3)) \
   'Name: pii' 'Description: PII tagger for speech-to-text transcripts' 'Version: $(VERSION)' \
   'Cflags: -I$${includedir}' 'Libs: -L$${libdir} -Wl,-rpath,$${libdir} -lpii'
 endef
@@ -71,8 +72,7 @@ endef
 # adds the system libraries). ONNX Runtime is still loaded at run time: from the
 # PII_ORT_LIBRARY environment variable, pii_options.ort_library, or beside the program.
 define pc_static_file
-printf '%s\n' \
-  'libdir=$(1)' 'includedir=$(2)' 'modeldir=$(3)' 'ortlibrary=$${libdir}/libonnxruntime.so.1' '' \
+printf '%s\n' $(call pc_vars,$(1),$(2),$(3)) \
   'Name: pii-static' 'Description: PII tagger for speech-to-text transcripts (static library)' \
   'Version: $(VERSION)' 'Cflags: -I$${includedir}' 'Libs: $${libdir}/libpii.a' \
   'Libs.private: $(STATIC_LIBS)'

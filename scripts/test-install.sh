@@ -56,15 +56,18 @@ check_tagged() {
     grep -q '\[CREDIT_CARD\]' "$1" && grep -q '\[PERSON_NAME\]' "$1" || { cat "$1"; return 1; }
 }
 
-c_shared() {
-    mkdir -p "$tmp/c" && cp examples/c/tag.c "$tmp/c/"
-    cd "$tmp/c" || return 1
+# tag_example DIR PKGCONFIG_DIR: build examples/c/tag.c in DIR with only
+# `pkg-config --cflags --libs pii` from PKGCONFIG_DIR, and run it on the installed model.
+tag_example() {
+    mkdir -p "$1" && cp examples/c/tag.c "$1/" && cd "$1" || return 1
     # shellcheck disable=SC2046
-    cc -std=c11 -O2 tag.c -o tag $(pc --cflags --libs pii) || return 1
-    ldd ./tag | grep -q "libpii.so.$MAJOR => $prefix/lib/" || { ldd ./tag; return 1; }
-    echo "$text" | ./tag "$(pc --variable=modeldir pii)" > out.txt || return 1
+    cc -std=c11 -O2 tag.c -o tag $(PKG_CONFIG_PATH=$2 pkg-config --cflags --libs pii) || return 1
+    ldd ./tag | grep -q "libpii.so.$MAJOR => $(dirname "$2")/" || { ldd ./tag; return 1; }
+    echo "$text" | ./tag "$(PKG_CONFIG_PATH=$2 pkg-config --variable=modeldir pii)" > out.txt || return 1
     check_tagged out.txt
 }
+
+c_shared() { tag_example "$tmp/c" "$prefix/lib/pkgconfig"; }
 
 c_static() {
     cd "$tmp/c" || return 1
@@ -111,13 +114,8 @@ dist_archive() {
     diff "$tmp/expected.txt" "$tmp/contents.txt" || return 1
     # Unpacked somewhere else and moved again: pkg-config and the libraries follow the tree.
     mkdir -p "$tmp/x" && tar -C "$tmp/x" -xzf "$tgz" && mv "$tmp/x/pii-$VERSION-linux-x86_64" "$tmp/moved"
-    local p=$tmp/moved
-    [ "$(readlink "$p/lib/libpii.so")" = "libpii.so.$MAJOR" ] || return 1
-    mkdir -p "$tmp/d" && cp examples/c/tag.c "$tmp/d/" && cd "$tmp/d" || return 1
-    # shellcheck disable=SC2046
-    cc -std=c11 tag.c -o tag $(PKG_CONFIG_PATH=$p/lib/pkgconfig pkg-config --cflags --libs pii) || return 1
-    echo "$text" | ./tag "$p/share/pii/model" > out.txt || return 1
-    check_tagged out.txt
+    [ "$(readlink "$tmp/moved/lib/libpii.so")" = "libpii.so.$MAJOR" ] || return 1
+    tag_example "$tmp/d" "$tmp/moved/lib/pkgconfig"
 }
 
 step make-install install_prefix
