@@ -10,6 +10,7 @@ fn main() {
     let major = std::env::var("CARGO_PKG_VERSION_MAJOR").unwrap();
     println!("cargo:rustc-cdylib-link-arg=-Wl,-soname,libpii.so.{major}");
     println!("cargo:rerun-if-changed=src/ffi.rs");
+    println!("cargo:rerun-if-changed=src/ffi/stream_abi.rs");
     println!("cargo:rerun-if-changed=cbindgen.toml");
     println!("cargo:rerun-if-env-changed=PII_WRITE_HEADER");
 
@@ -19,6 +20,7 @@ fn main() {
     let bindings = cbindgen::Builder::new()
         .with_config(config)
         .with_src(crate_dir.join("src/ffi.rs"))
+        .with_src(crate_dir.join("src/ffi/stream_abi.rs"))
         .generate()
         .expect("cbindgen could not generate the header");
     bindings.write_to_file(out_dir.join("pii.h"));

@@ -31,6 +31,10 @@ int main(void) {
     printf("sizeof pii_span %zu\n", sizeof(pii_span));
     printf("sizeof pii_status %zu\n", sizeof(pii_status));
     printf("sizeof pii_word_span %zu\n", sizeof(pii_word_span));
+    printf("sizeof pii_redaction %zu\n", sizeof(pii_redaction));
+    printf("sizeof pii_stream_options %zu\n", sizeof(pii_stream_options));
+    printf("sizeof pii_released_word %zu\n", sizeof(pii_released_word));
+    printf("sizeof pii_release %zu\n", sizeof(pii_release));
     return 0;
 }
 C

@@ -1,4 +1,4 @@
-//! From per-piece logits to labelled spans on word boundaries, and redaction.
+//! From per-piece logits to labelled spans on word boundaries.
 
 use crate::encode::Encoded;
 use crate::validate::{card_length, date_shape, digit_runs, email_shape, luhn, name_edge_stopword, phone_length, DigitRun, Validators};
@@ -308,25 +308,6 @@ impl Decoder {
         }
         out
     }
-}
-
-/// Replace spans in `text` by `[LABEL]`: PII spans always, non-PII spans when `non_pii` is set.
-/// `spans` must be sorted and non-overlapping, as [`decode`] returns them.
-pub fn redact(text: &str, spans: &[Span], labels: &[String], non_pii: bool) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut at = 0;
-    for s in spans {
-        if !(s.pii || non_pii) || s.start < at {
-            continue;
-        }
-        out.push_str(&text[at..s.start]);
-        out.push('[');
-        out.push_str(labels.get(s.label).map(String::as_str).unwrap_or("PII"));
-        out.push(']');
-        at = s.end;
-    }
-    out.push_str(&text[at..]);
-    out
 }
 
 /// Split a name span into the mentions it holds, by the labelling rules:

@@ -9,6 +9,10 @@ use std::path::PathBuf;
 
 use crate::error::Error;
 use crate::model::{Model, Options};
+use crate::redact::{Redaction, Redactor, Style};
+
+mod stream_abi;
+pub use stream_abi::*;
 
 /// Status of every fallible call. `PII_OK` is 0.
 #[repr(C)]
@@ -442,25 +446,103 @@ pub unsafe extern "C" fn pii_redact(
     err: *mut pii_error,
 ) -> pii_status {
     boundary(err, || {
-        non_null(model, "model")?;
-        non_null(out_len, "out_len")?;
-        if cap > 0 {
-            non_null(out, "out")?;
-        }
+        text_out_args(model, out, cap, out_len)?;
         if flags & !PII_REDACT_NON_PII != 0 {
             return Err(Error::InvalidArgument(format!("unknown flags {flags:#x}")));
         }
         let text = text_arg(text, len)?;
         let red = (*model).model.redact(text, flags & PII_REDACT_NON_PII != 0)?;
-        if red.len() + 1 > cap {
-            *out_len = red.len() + 1;
-            return Err(Error::BufferTooSmall { needed: red.len() + 1 });
-        }
-        std::ptr::copy_nonoverlapping(red.as_ptr(), out as *mut u8, red.len());
-        *out.add(red.len()) = 0;
-        *out_len = red.len();
-        Ok(())
+        write_text(&red, out, cap, out_len)
     })
+}
+
+/// `pii_redaction.style`: a span becomes `[LABEL]`.
+pub const PII_STYLE_LABEL: u32 = 0;
+/// `pii_redaction.style`: one `*` per character of the span; spaces between its words stay.
+pub const PII_STYLE_MASK: u32 = 1;
+/// `pii_redaction.style`: CREDIT_CARD and PHONE keep the words that say their last four
+/// digits, as spoken (`[CREDIT_CARD] one one two three`); other labels become `[LABEL]`.
+pub const PII_STYLE_KEEP_LAST_FOUR: u32 = 2;
+/// `pii_redaction.style`: `[LABEL_N]`, the same N for every mention of the same words under
+/// the same label, within one `pii_redact_with` call or one stream.
+pub const PII_STYLE_PSEUDONYM: u32 = 3;
+
+/// What is redacted and how (for `pii_redact_with` and streams); all zero is the default:
+/// every PII label as `[LABEL]`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct pii_redaction {
+    /// One of `PII_STYLE_*`.
+    pub style: u32,
+    /// Bit `i` redacts label `i` (`pii_label_name(model, i)`); 0 redacts every PII label.
+    pub labels: u64,
+}
+
+/// The Rust redaction of `r` (NULL: the default), checked against the model's labels.
+unsafe fn redaction_arg(model: &Model, r: *const pii_redaction) -> Result<Redaction, Error> {
+    let r = if r.is_null() { pii_redaction { style: PII_STYLE_LABEL, labels: 0 } } else { *r };
+    let style = match r.style {
+        PII_STYLE_LABEL => Style::Label,
+        PII_STYLE_MASK => Style::Mask,
+        PII_STYLE_KEEP_LAST_FOUR => Style::KeepLastFour,
+        PII_STYLE_PSEUDONYM => Style::Pseudonym,
+        s => return Err(Error::InvalidArgument(format!("unknown redaction style {s}"))),
+    };
+    let n = model.labels().len();
+    if n < 64 && r.labels >> n != 0 {
+        return Err(Error::InvalidArgument(format!("redaction labels name a label beyond the model's {n}")));
+    }
+    Ok(Redaction { style, labels: r.labels })
+}
+
+/// `pii_redact` with a choice of labels and replacement style (`redaction` NULL: every PII
+/// label as `[LABEL]`). An unknown style or a label bit beyond the model's labels is
+/// `PII_ERR_INVALID_ARGUMENT`. Buffers as in `pii_redact`.
+///
+/// # Safety
+/// Pointers follow the rules at the top of this header.
+#[no_mangle]
+pub unsafe extern "C" fn pii_redact_with(
+    model: *const pii_model,
+    text: *const c_char,
+    len: usize,
+    redaction: *const pii_redaction,
+    out: *mut c_char,
+    cap: usize,
+    out_len: *mut usize,
+    err: *mut pii_error,
+) -> pii_status {
+    boundary(err, || {
+        text_out_args(model, out, cap, out_len)?;
+        let model = &(*model).model;
+        let mut redactor = Redactor::new(redaction_arg(model, redaction)?);
+        let text = text_arg(text, len)?;
+        let red = model.redact_with(text, &mut redactor)?;
+        write_text(&red, out, cap, out_len)
+    })
+}
+
+/// The checks of calls that write a text: model and `out_len` set, `out` set when `cap` > 0.
+unsafe fn text_out_args(model: *const pii_model, out: *mut c_char, cap: usize, out_len: *mut usize) -> Result<(), Error> {
+    non_null(model, "model")?;
+    non_null(out_len, "out_len")?;
+    if cap > 0 {
+        non_null(out, "out")?;
+    }
+    Ok(())
+}
+
+/// Write `red` NUL-terminated into `out[0..cap]` and its length into `*out_len`; when it does
+/// not fit, only `*out_len` (the capacity needed, with the NUL) is written.
+unsafe fn write_text(red: &str, out: *mut c_char, cap: usize, out_len: *mut usize) -> Result<(), Error> {
+    if red.len() + 1 > cap {
+        *out_len = red.len() + 1;
+        return Err(Error::BufferTooSmall { needed: red.len() + 1 });
+    }
+    std::ptr::copy_nonoverlapping(red.as_ptr(), out as *mut u8, red.len());
+    *out.add(red.len()) = 0;
+    *out_len = red.len();
+    Ok(())
 }
 
 /// Release a model. NULL is a no-op. No call on the model may be running or follow.
@@ -564,7 +646,7 @@ pub extern "C" fn pii_onnxruntime_version() -> *const c_char {
 /// Major version of this library (as in `pii_version()`).
 pub const PII_VERSION_MAJOR: u32 = 0;
 /// Minor version of this library.
-pub const PII_VERSION_MINOR: u32 = 3;
+pub const PII_VERSION_MINOR: u32 = 4;
 /// Patch version of this library.
 pub const PII_VERSION_PATCH: u32 = 0;
 /// This header's version as one number, `(MAJOR << 16) | (MINOR << 8) | PATCH`.

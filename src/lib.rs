@@ -14,10 +14,14 @@ pub mod validate;
 pub mod ffi;
 pub mod model;
 pub mod runtime;
+pub mod redact;
 pub mod segment;
+pub mod stream;
 pub mod words;
 
 pub use decode::Span;
 pub use model::{Model, Options};
+pub use redact::{Redaction, Redactor, Style};
+pub use stream::{Release, ReleasedWord, Stream, StreamOptions};
 pub use validate::Validators;
 pub use words::WordRange;

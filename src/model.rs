@@ -7,7 +7,8 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::decode::{self, Decoder, Span};
+use crate::decode::{Decoder, Span};
+use crate::redact::{Redaction, Redactor, Style};
 use crate::encode::{Encoded, Encoder};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, TOKENIZER_FILE};
@@ -222,8 +223,15 @@ impl Model {
 
     /// Tag `text` and replace PII spans (and non-PII spans when `non_pii`) by `[LABEL]`.
     pub fn redact(&self, text: &str, non_pii: bool) -> Result<String> {
+        let labels = if non_pii { (1u64 << self.label_names.len().min(63)) - 1 } else { 0 };
+        self.redact_with(text, &mut Redactor::new(Redaction { style: Style::Label, labels }))
+    }
+
+    /// Tag `text` and replace the spans `redactor` covers, in its style (its pseudonym numbers
+    /// carry over to the next call with the same redactor).
+    pub fn redact_with(&self, text: &str, redactor: &mut Redactor) -> Result<String> {
         let spans = self.tag(text)?;
-        Ok(decode::redact(text, &spans, &self.label_names, non_pii))
+        Ok(redactor.redact(text, &spans, &self.label_names))
     }
 
     /// Logits for every word piece of `enc`, running overlapping windows when it is longer
