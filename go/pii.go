@@ -341,3 +341,137 @@ func ONNXRuntimeVersion() string {
 	}
 	return C.GoString(v)
 }
+
+// Style is how a redacted span is written (PII_STYLE_* in pii.h).
+type Style uint32
+
+const (
+	StyleLabel        Style = C.PII_STYLE_LABEL          // "[CREDIT_CARD]"
+	StyleMask         Style = C.PII_STYLE_MASK           // one "*" per character
+	StyleKeepLastFour Style = C.PII_STYLE_KEEP_LAST_FOUR // "[CREDIT_CARD] one one two three"
+	StylePseudonym    Style = C.PII_STYLE_PSEUDONYM      // "[PERSON_NAME_1]", stable per stream
+)
+
+// StreamOptions configures a Stream; start from DefaultStreamOptions.
+type StreamOptions struct {
+	HoldBack int    // most final words held back (then released conservatively)
+	Context  int    // released final words kept as left context
+	Settle   int    // words that must follow a word before it is released
+	Style    Style  // replacement style
+	Labels   uint64 // bit i redacts label i; 0 redacts every PII label
+}
+
+// DefaultStreamOptions returns the library's defaults (hold back 24, context 48, settle 4,
+// every PII label as "[LABEL]").
+func DefaultStreamOptions() StreamOptions {
+	o := C.pii_stream_default_options()
+	return StreamOptions{HoldBack: int(o.hold_back), Context: int(o.context), Settle: int(o.settle)}
+}
+
+// ReleasedWord is one word a Stream released.
+type ReleasedWord struct {
+	Index int    // index among the stream's final words (the key to the engine's word times)
+	Text  string // what stands for it in Release.Text (shared by the words of one span)
+	Label string // the label it was redacted as; "" when released as spoken
+}
+
+// Release is what one Push or Finish released.
+type Release struct {
+	Text  string // released words, redacted, single-spaced
+	Words []ReleasedWord
+	Held  int // words still held back
+}
+
+// Stream redacts one live call or channel (see pii_stream_push in pii.h): push partial and
+// final hypotheses, get back what is safe to release. A Stream is for one goroutine at a
+// time; many Streams may share a Model. Close it before the Model.
+type Stream struct {
+	m *Model
+	s *C.pii_stream
+}
+
+var _ io.Closer = (*Stream)(nil)
+
+// NewStream opens a stream on m; opts nil uses DefaultStreamOptions.
+func (m *Model) NewStream(opts *StreamOptions) (*Stream, error) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	if m.m == nil {
+		return nil, ErrClosed
+	}
+	o := DefaultStreamOptions()
+	if opts != nil {
+		o = *opts
+	}
+	for _, v := range []int{o.HoldBack, o.Context, o.Settle} {
+		if v < 0 || v > math.MaxUint32 {
+			return nil, &Error{Status: Status(C.PII_ERR_INVALID_ARGUMENT), Message: "stream options out of range"}
+		}
+	}
+	copts := C.pii_stream_options{
+		hold_back: C.uint32_t(o.HoldBack),
+		context:   C.uint32_t(o.Context),
+		settle:    C.uint32_t(o.Settle),
+		redaction: C.pii_redaction{style: C.uint32_t(o.Style), labels: C.uint64_t(o.Labels)},
+	}
+	var cs *C.pii_stream
+	var cerr C.pii_error
+	if st := C.pii_stream_new(m.m, &copts, &cs, &cerr); st != C.PII_OK {
+		return nil, newError(st, &cerr)
+	}
+	s := &Stream{m: m, s: cs}
+	runtime.SetFinalizer(s, func(s *Stream) { s.Close() })
+	return s, nil
+}
+
+// Push sends the engine's current hypothesis of the segment after its last final: a partial
+// (final false) replaces the previous partial, a final appends its words.
+func (s *Stream) Push(hypothesis string, final bool) (Release, error) {
+	return s.call(func(cerr *C.pii_error, out **C.pii_release) C.enum_pii_status {
+		ptr, n := textArg(hypothesis)
+		st := C.pii_stream_push(s.s, ptr, n, C.bool(final), out, cerr)
+		runtime.KeepAlive(hypothesis)
+		return st
+	})
+}
+
+// Finish releases every held final word; later pushes return an error.
+func (s *Stream) Finish() (Release, error) {
+	return s.call(func(cerr *C.pii_error, out **C.pii_release) C.enum_pii_status {
+		return C.pii_stream_finish(s.s, out, cerr)
+	})
+}
+
+func (s *Stream) call(f func(*C.pii_error, **C.pii_release) C.enum_pii_status) (Release, error) {
+	s.m.mu.RLock()
+	defer s.m.mu.RUnlock()
+	if s.m.m == nil || s.s == nil {
+		return Release{}, ErrClosed
+	}
+	var cerr C.pii_error
+	var out *C.pii_release
+	if st := f(&cerr, &out); st != C.PII_OK {
+		return Release{}, newError(st, &cerr)
+	}
+	rel := Release{Text: C.GoStringN(out.text, C.int(out.len)), Held: int(out.held)}
+	if out.n_words > 0 {
+		for _, w := range unsafe.Slice(out.words, int(out.n_words)) {
+			rw := ReleasedWord{Index: int(w.index), Text: rel.Text[int(w.start):int(w.end)]}
+			if w.label >= 0 && int(w.label) < len(s.m.labels) {
+				rw.Label = s.m.labels[int(w.label)]
+			}
+			rel.Words = append(rel.Words, rw)
+		}
+	}
+	return rel, nil
+}
+
+// Close releases the stream. Closing twice is safe and returns nil.
+func (s *Stream) Close() error {
+	if s.s != nil {
+		C.pii_stream_free(s.s)
+		s.s = nil
+		runtime.SetFinalizer(s, nil)
+	}
+	return nil
+}

@@ -380,3 +380,100 @@ func BenchmarkTag(b *testing.B) {
 		}
 	}
 }
+
+func replayStream(m *Model, events []string) ([]Release, error) {
+	s, err := m.NewStream(nil)
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	var out []Release
+	for i, e := range events {
+		r, err := s.Push(e, i%2 == 1) // partial, then the same words as a final
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, r)
+	}
+	r, err := s.Finish()
+	if err != nil {
+		return nil, err
+	}
+	return append(out, r), nil
+}
+
+func TestStream(t *testing.T) {
+	m := load(t)
+	defer m.Close()
+	events := []string{"my number is nine", "my number is nine eight seven", "six five four", "six five four three two one thanks a lot", "bye", "bye now"}
+	rels, err := replayStream(m, events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	said := strings.Fields("my number is nine eight seven six five four three two one thanks a lot bye now")
+	next := 0
+	for _, r := range rels {
+		for _, w := range r.Words {
+			if w.Index != next {
+				t.Fatalf("word %d released as index %d", next, w.Index)
+			}
+			if w.Label == "" && w.Text != said[next] {
+				t.Errorf("word %d released as %q, said %q", next, w.Text, said[next])
+			}
+			next++
+		}
+	}
+	if next != len(said) || rels[len(rels)-1].Held != 0 {
+		t.Fatalf("released %d of %d words, %d held", next, len(said), rels[len(rels)-1].Held)
+	}
+
+	// Many goroutines, a stream each, one model: the same releases as a single replay.
+	var wg sync.WaitGroup
+	mismatch := make([]int, 8)
+	for g := 0; g < 8; g++ {
+		wg.Add(1)
+		go func(g int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				got, err := replayStream(m, events)
+				if err != nil || len(got) != len(rels) {
+					mismatch[g]++
+					continue
+				}
+				for k := range got {
+					if got[k].Text != rels[k].Text || got[k].Held != rels[k].Held {
+						mismatch[g]++
+						break
+					}
+				}
+			}
+		}(g)
+	}
+	wg.Wait()
+	for g, n := range mismatch {
+		if n != 0 {
+			t.Errorf("goroutine %d: %d mismatching replays", g, n)
+		}
+	}
+
+	s, err := m.NewStream(&StreamOptions{HoldBack: 24, Context: 48, Settle: 4, Style: Style(9)})
+	if err == nil || s != nil {
+		t.Fatal("an unknown style must be refused")
+	}
+	s, err = m.NewStream(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Finish(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Push("more", true); err == nil {
+		t.Fatal("push after finish must fail")
+	}
+	if s.Close() != nil || s.Close() != nil {
+		t.Fatal("Close twice returns nil")
+	}
+	if _, err := s.Push("x", true); err != ErrClosed {
+		t.Fatalf("push after Close: %v", err)
+	}
+}

@@ -180,6 +180,20 @@ class Model {
         return out;
     }
 
+    /// `text` redacted with a choice of labels and style (see pii_redact_with).
+    std::string redact(std::string_view text, const pii_redaction& redaction) const {
+        std::string out(text.size() + 32, '\0');
+        std::size_t len = 0;
+        pii_error err;
+        pii_status st;
+        while ((st = pii_redact_with(get(), text.data(), text.size(), &redaction, out.data(), out.size(), &len,
+                                     &err)) == PII_ERR_BUFFER_TOO_SMALL)
+            out.resize(len);
+        detail::check(st, err);
+        out.resize(len);
+        return out;
+    }
+
     /// Number of labels.
     std::size_t label_count() const noexcept { return pii_label_count(m_); }
     /// Name of label `index`, empty when out of range.
@@ -208,6 +222,77 @@ class Model {
         return m_;
     }
     pii_model* m_ = nullptr;
+};
+
+/// One released word of a Stream.
+struct ReleasedWord {
+    std::size_t index;       ///< index among the stream's final words (the engine's word times)
+    std::string_view text;   ///< what stands for it in Release::text (shared by a span's words)
+    std::string_view label;  ///< the label it was redacted as; empty when released as spoken
+};
+
+/// What one push or finish released (owns its text).
+struct Release {
+    std::string text;  ///< released words, redacted, single-spaced
+    std::vector<ReleasedWord> words;
+    std::size_t held = 0;  ///< words still held back
+};
+
+/// A live transcript's redaction (see pii_stream_push). Move-only; frees itself. One thread at
+/// a time per stream; the Model must outlive it.
+class Stream {
+  public:
+    explicit Stream(const Model& model, const pii_stream_options* options = nullptr) : model_(&model) {
+        pii_error err;
+        detail::check(pii_stream_new(model.handle(), options, &s_, &err), err);
+    }
+    Stream(Stream&& other) noexcept : s_(std::exchange(other.s_, nullptr)), model_(other.model_) {}
+    Stream& operator=(Stream&& other) noexcept {
+        if (this != &other) {
+            pii_stream_free(s_);
+            s_ = std::exchange(other.s_, nullptr);
+            model_ = other.model_;
+        }
+        return *this;
+    }
+    Stream(const Stream&) = delete;
+    Stream& operator=(const Stream&) = delete;
+    ~Stream() { pii_stream_free(s_); }
+
+    /// Push a partial (is_final false) or final hypothesis. Throws pii::Error.
+    Release push(std::string_view hypothesis, bool is_final) {
+        const pii_release* r = nullptr;
+        pii_error err;
+        detail::check(pii_stream_push(get(), hypothesis.data(), hypothesis.size(), is_final, &r, &err), err);
+        return convert(r);
+    }
+    /// Release every held final word; later pushes throw.
+    Release finish() {
+        const pii_release* r = nullptr;
+        pii_error err;
+        detail::check(pii_stream_finish(get(), &r, &err), err);
+        return convert(r);
+    }
+
+  private:
+    pii_stream* get() const {
+        if (s_ == nullptr)
+            throw Error(PII_ERR_NULL_ARGUMENT, "pii::Stream was moved from");
+        return s_;
+    }
+    Release convert(const pii_release* r) const {
+        Release out;
+        out.text.assign(r->text, r->len);
+        out.held = r->held;
+        for (std::size_t i = 0; i < r->n_words; i++) {
+            const pii_released_word& w = r->words[i];
+            std::string_view label = w.label < 0 ? std::string_view() : model_->label_name(static_cast<std::uint32_t>(w.label));
+            out.words.push_back(ReleasedWord{w.index, std::string_view(out.text).substr(w.start, w.end - w.start), label});
+        }
+        return out;
+    }
+    pii_stream* s_ = nullptr;
+    const Model* model_;
 };
 
 }  // namespace pii

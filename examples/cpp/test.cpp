@@ -171,6 +171,46 @@ int main(int argc, char** argv) {
         th.join();
     CHECK(mismatch[0] == 0 && mismatch[1] == 0);
 
+    // Redaction choices and streams.
+    pii_redaction mask{PII_STYLE_MASK, 0};
+    CHECK(other.redact(phone, mask) == "my number is **** ***** *****");
+    CHECK(other.redact(phone, pii_redaction{PII_STYLE_LABEL, 0}) == other.redact(phone));
+    static_assert(!std::is_copy_constructible_v<pii::Stream>, "Stream is move-only");
+    {
+        pii::Stream s(other);
+        pii::Release a = s.push("my number is four", false);
+        CHECK(a.text.empty() && a.words.empty());
+        pii::Release b = s.push("my number is four three", true);
+        pii::Release c = s.push("two one four three thanks a lot", true);
+        pii::Release d = s.finish();
+        // Every final word is released once, in order; a word released as spoken is itself.
+        const char* said[] = {"my", "number", "is", "four", "three", "two", "one", "four", "three", "thanks", "a", "lot"};
+        std::size_t next = 0;
+        bool in_order = true;
+        for (const pii::Release* r : {&b, &c, &d})
+            for (const pii::ReleasedWord& w : r->words) {
+                in_order = in_order && w.index == next && next < 12;
+                if (in_order && w.label.empty())
+                    in_order = w.text == said[next];
+                next++;
+            }
+        CHECK(in_order && next == 12);
+        CHECK(d.held == 0);
+        try {
+            s.push("more", true);
+            CHECK(!"push after finish must throw");
+        } catch (const pii::Error& e) {
+            CHECK(e.status() == PII_ERR_INVALID_ARGUMENT);
+        }
+        pii::Stream moved_s = std::move(s);
+        try {
+            s.push("x", true);
+            CHECK(!"push on a moved-from stream must throw");
+        } catch (const pii::Error& e) {
+            CHECK(e.status() == PII_ERR_NULL_ARGUMENT);
+        }
+    }
+
     std::cout << passed << " passed, " << failed << " failed" << std::endl;
     return failed == 0 ? 0 : 1;
 }
