@@ -65,7 +65,8 @@ pub struct pii_stream {
 }
 
 impl pii_stream {
-    fn publish(&mut self, rel: Release) -> *const pii_release {
+    /// Keep `rel` as the stream's current release and point `*out` (when not NULL) at it.
+    unsafe fn publish(&mut self, rel: Release, out: *mut *const pii_release) {
         self.text = rel.text.into_bytes();
         self.text.push(0);
         self.words = rel
@@ -85,7 +86,9 @@ impl pii_stream {
             n_words: self.words.len(),
             held: rel.held,
         };
-        &self.out
+        if !out.is_null() {
+            *out = &self.out;
+        }
     }
 }
 
@@ -168,10 +171,7 @@ pub unsafe extern "C" fn pii_stream_push(
         let s = &mut *stream;
         let text = text_arg(text, len)?;
         let rel = s.stream.push(text, is_final)?;
-        let p = s.publish(rel);
-        if !out.is_null() {
-            *out = p;
-        }
+        s.publish(rel, out);
         Ok(())
     })
 }
@@ -191,10 +191,7 @@ pub unsafe extern "C" fn pii_stream_finish(
         non_null(stream, "stream")?;
         let s = &mut *stream;
         let rel = s.stream.finish()?;
-        let p = s.publish(rel);
-        if !out.is_null() {
-            *out = p;
-        }
+        s.publish(rel, out);
         Ok(())
     })
 }
