@@ -204,7 +204,7 @@ pub struct BertTagger {
 
 /// Normalize a tensor name from a Hugging Face checkpoint: strip a `bert.` prefix and map
 /// the old `gamma`/`beta` LayerNorm names.
-fn normalize_name(n: &str) -> String {
+pub(crate) fn normalize_name(n: &str) -> String {
     let n = n.strip_prefix("bert.").unwrap_or(n);
     if n.contains("LayerNorm.") {
         n.replace("LayerNorm.gamma", "LayerNorm.weight").replace("LayerNorm.beta", "LayerNorm.bias")

@@ -24,6 +24,9 @@ pub struct Feature {
     pub scored: Vec<f32>,
     /// For each word, its position in `ids` when it has a piece inside the window.
     pub word_pos: Vec<Option<usize>>,
+    /// A teacher's tag distribution per position (`ids.len() x tags`, zeros where not
+    /// scored), when distilling.
+    pub soft: Option<Vec<f32>>,
 }
 
 /// Word-level BIO tags from character-offset entities.
@@ -74,7 +77,7 @@ pub fn featurize(encoder: &Encoder, ex: &Example, labels: &[LabelInfo], max_leng
             }
         }
     }
-    Ok((Feature { ids, labels: lab, scored, word_pos }, enc))
+    Ok((Feature { ids, labels: lab, scored, word_pos, soft: None }, enc))
 }
 
 /// Tensors of one (sub)batch, padded to its longest sequence. `norm` divides the loss.

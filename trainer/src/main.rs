@@ -6,6 +6,7 @@ mod ablate;
 mod bert;
 mod corpus;
 mod data;
+mod distill;
 mod eval;
 mod export;
 mod features;
@@ -13,6 +14,7 @@ mod generate;
 mod onnx;
 mod optim;
 mod predict;
+mod prune;
 mod report;
 mod train;
 mod tune;
@@ -32,6 +34,8 @@ enum Cmd {
     Corpus(corpus::Args),
     /// Fine-tune a BERT-family encoder as a token classifier (candle, CPU).
     Train(train::Args),
+    /// Train a (narrower) student on a teacher checkpoint's soft targets and the gold tags.
+    Distill(train::Args),
     /// Write a model directory (ONNX int8 + fp32, tokenizer, manifest) from a checkpoint.
     Export(export::Args),
     /// Write the tiny test fixture model used by the library's tests.
@@ -53,6 +57,12 @@ fn main() -> anyhow::Result<()> {
         Cmd::Generate(a) => generate::run(a),
         Cmd::Corpus(a) => corpus::run(a),
         Cmd::Train(a) => train::run(a),
+        Cmd::Distill(a) => {
+            if a.teacher.is_none() {
+                anyhow::bail!("distill needs --teacher <checkpoint>");
+            }
+            train::run(a)
+        }
         Cmd::Export(a) => export::run(a),
         Cmd::Fixture(a) => export::run_fixture(a),
         Cmd::Predict(a) => predict::run(a),

@@ -27,6 +27,8 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use crate::bert::{masked_cross_entropy, BertTagger, Dropout};
+use crate::distill;
+use crate::prune;
 use crate::data::{self, Entity, Example};
 use crate::features::{batch_tensors, featurize, Feature};
 use crate::optim::{lr_factor, AdamW, PartGrads};
@@ -34,9 +36,11 @@ use crate::optim::{lr_factor, AdamW, PartGrads};
 /// Command-line arguments.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// Pretrained BERT directory (config.json, model.safetensors, tokenizer.json).
-    #[arg(long, default_value = ".deps/minilm")]
-    pub init: PathBuf,
+    /// Initial weights: a pretrained BERT directory (config.json, model.safetensors,
+    /// tokenizer.json) or a trained checkpoint. Default: .deps/minilm (`train`), the teacher
+    /// (`distill`).
+    #[arg(long)]
+    pub init: Option<PathBuf>,
     /// Training jsonl files, comma separated (a file listed twice is used twice per epoch).
     #[arg(long, value_delimiter = ',', default_value = "data/train.jsonl")]
     pub train: Vec<PathBuf>,
@@ -90,17 +94,48 @@ pub struct Args {
     /// Stop after N optimizer steps (the schedule still spans all epochs).
     #[arg(long)]
     pub max_steps: Option<usize>,
+    /// Narrow the init to this residual width (units chosen by importance; see `prune`).
+    #[arg(long)]
+    pub hidden: Option<usize>,
+    /// Narrow the init to this many attention heads per layer (head width kept).
+    #[arg(long)]
+    pub heads: Option<usize>,
+    /// Narrow the init to this FFN width.
+    #[arg(long)]
+    pub ffn: Option<usize>,
+    /// A trained checkpoint whose soft targets the model learns besides the gold tags.
+    #[arg(long)]
+    pub teacher: Option<PathBuf>,
+    /// Weight of the teacher's term in the loss (0 = gold only, 1 = teacher only).
+    #[arg(long, default_value_t = 0.5)]
+    pub alpha: f64,
+    /// Softmax temperature of the teacher's and the student's distributions.
+    #[arg(long, default_value_t = 2.0)]
+    pub temperature: f64,
+}
+
+/// How each batch's loss is made: gold tags only, or gold and a teacher's soft targets.
+#[derive(Clone, Copy, Debug)]
+pub struct Loss {
+    pub alpha: f64,
+    pub temperature: f64,
+    pub distill: bool,
 }
 
 
 
 /// Loss and gradients of one part of a batch (loss normalised by `norm`).
-fn part_grads(model: &BertTagger, feats: &[&Feature], norm: f32, dropout: &mut Dropout) -> Result<PartGrads> {
+fn part_grads(model: &BertTagger, feats: &[&Feature], norm: f32, dropout: &mut Dropout, how: Loss) -> Result<PartGrads> {
     let (ids, mask, lab, w) = batch_tensors(feats, norm)?;
     let (b, s) = ids.dims2()?;
     let (logits, rows) = model.forward_sparse(&ids, &mask, Some(dropout))?;
     let logits = logits.reshape((b * s, model.num_tags))?;
-    let loss = masked_cross_entropy(&logits, &lab, &w)?;
+    let mut loss = masked_cross_entropy(&logits, &lab, &w)?;
+    if how.distill {
+        let soft = distill::soft_tensor(feats, model.num_tags)?;
+        let kd = distill::soft_cross_entropy(&logits, &soft, &w, how.temperature)?;
+        loss = ((loss * (1.0 - how.alpha))? + (kd * how.alpha)?)?;
+    }
     let grads = loss.backward()?;
     let word_rows = grads.get(rows.as_tensor()).context("no gradient for the word rows")?.contiguous()?;
     Ok(PartGrads { loss: loss.to_scalar::<f32>()?, grads, word_ids: ids.flatten_all()?.to_vec1::<u32>()?, word_rows })
@@ -137,12 +172,13 @@ fn batch_grads(
     dropout_p: f32,
     seed: u64,
     step: usize,
+    how: Loss,
 ) -> Result<(f32, Vec<PartGrads>)> {
     let norm: f32 = feats.iter().map(|f| f.scored.iter().sum::<f32>()).sum::<f32>().max(1.0);
     let parts = split_parts(feats, threads);
     if parts.len() == 1 {
         let mut d = Dropout::new(dropout_seed(seed, step, 0), dropout_p);
-        let g = part_grads(model, parts[0], norm, &mut d)?;
+        let g = part_grads(model, parts[0], norm, &mut d, how)?;
         return Ok((g.loss, vec![g]));
     }
     let results: Vec<Result<PartGrads>> = std::thread::scope(|sc| {
@@ -152,7 +188,7 @@ fn batch_grads(
             .map(|(i, p)| {
                 sc.spawn(move || {
                     let mut d = Dropout::new(dropout_seed(seed, step, i), dropout_p);
-                    part_grads(model, p, norm, &mut d)
+                    part_grads(model, p, norm, &mut d, how)
                 })
             })
             .collect();
@@ -172,54 +208,23 @@ fn batch_grads(
 /// library's decoder reads them: one row per piece of the example's [`Encoded`]; pieces past
 /// the training window read as a confident `O`.
 fn predict_logits(model: &BertTagger, dev: &DevSet, threads: usize) -> Result<Vec<Vec<f32>>> {
-    let feats = &dev.feats;
     let tags = model.num_tags;
-    let mut order: Vec<usize> = (0..feats.len()).collect();
-    order.sort_by_key(|&i| feats[i].ids.len());
-    let batches: Vec<Vec<usize>> = order.chunks(32).map(|c| c.to_vec()).collect();
-    let run_batch = |idx: &[usize]| -> Result<Vec<(usize, Vec<f32>)>> {
-        let fs: Vec<&Feature> = idx.iter().map(|&i| &feats[i]).collect();
-        let (ids, mask, _, _) = batch_tensors(&fs, 1.0)?;
-        let logits = model.forward(&ids, &mask, None)?.to_vec3::<f32>()?;
-        Ok(idx
-            .iter()
-            .zip(logits)
-            .map(|(&i, rows)| {
-                let enc = &dev.encs[i];
-                let mut out: Vec<f32> = (0..enc.ids.len() * tags).map(|k| if k % tags == 0 { 10.0 } else { 0.0 }).collect();
-                for (w, pos) in feats[i].word_pos.iter().enumerate() {
-                    if let (Some(pos), Some(p)) = (pos, enc.first_piece[w]) {
-                        out[p as usize * tags..(p as usize + 1) * tags].copy_from_slice(&rows[*pos]);
-                    }
+    let refs: Vec<&Feature> = dev.feats.iter().collect();
+    let rows = distill::feature_logits(model, &refs, threads)?;
+    Ok(rows
+        .into_iter()
+        .enumerate()
+        .map(|(i, rows)| {
+            let enc = &dev.encs[i];
+            let mut out: Vec<f32> = (0..enc.ids.len() * tags).map(|k| if k % tags == 0 { 10.0 } else { 0.0 }).collect();
+            for (w, pos) in dev.feats[i].word_pos.iter().enumerate() {
+                if let (Some(pos), Some(p)) = (pos, enc.first_piece[w]) {
+                    out[p as usize * tags..(p as usize + 1) * tags].copy_from_slice(&rows[*pos]);
                 }
-                (i, out)
-            })
-            .collect())
-    };
-    let threads = threads.max(1);
-    let results: Vec<Result<Vec<(usize, Vec<f32>)>>> = std::thread::scope(|sc| {
-        let hs: Vec<_> = (0..threads)
-            .map(|t| {
-                let batches = &batches;
-                let run_batch = &run_batch;
-                sc.spawn(move || {
-                    let mut out = Vec::new();
-                    for b in batches.iter().skip(t).step_by(threads) {
-                        out.extend(run_batch(b)?);
-                    }
-                    Ok(out)
-                })
-            })
-            .collect();
-        hs.into_iter().map(|h| h.join().expect("eval worker panicked")).collect()
-    });
-    let mut out = vec![Vec::new(); feats.len()];
-    for r in results {
-        for (i, l) in r? {
-            out[i] = l;
-        }
-    }
-    Ok(out)
+            }
+            out
+        })
+        .collect())
 }
 
 struct DevSet {
@@ -290,11 +295,12 @@ pub fn run(args: Args) -> Result<()> {
 
     let labels = default_labels();
     let num_tags = 1 + 2 * labels.len();
-    let tok_path = args.init.join("tokenizer.json");
+    let init = args.init.clone().or_else(|| args.teacher.clone()).unwrap_or_else(|| PathBuf::from(".deps/minilm"));
+    let tok_path = init.join("tokenizer.json");
     let encoder = Encoder::from_file(&tok_path, args.max_length)
         .map_err(|e| anyhow::anyhow!("{}: {e}", tok_path.display()))?;
 
-    let init_cfg = crate::bert::BertConfig::from_file(&args.init.join("config.json"))?;
+    let init_cfg = crate::bert::BertConfig::from_file(&init.join("config.json"))?;
     let keep: Vec<usize> = match (&args.keep_layers, args.layers) {
         (Some(k), _) => k.clone(),
         (None, Some(n)) => select_layers(init_cfg.num_hidden_layers, n)?,
@@ -303,7 +309,21 @@ pub fn run(args: Args) -> Result<()> {
     if args.max_length > init_cfg.max_position_embeddings {
         bail!("--max-length {} exceeds max_position_embeddings {}", args.max_length, init_cfg.max_position_embeddings);
     }
-    let (model, mut cfg_json) = BertTagger::from_pretrained(&args.init, num_tags, Some(&keep), args.seed)?;
+    let shape = prune::Shape { hidden: args.hidden, heads: args.heads, ffn: args.ffn };
+    let from_trained = init.join("train_meta.json").is_file();
+    let (model, mut cfg_json) = if from_trained || !shape.is_full() {
+        // A trained checkpoint keeps its head; a narrowed pretrained encoder gets a new one.
+        prune::student_from_checkpoint(&init, &keep, shape, num_tags, args.seed)?
+    } else {
+        BertTagger::from_pretrained(&init, num_tags, Some(&keep), args.seed)?
+    };
+    if model.num_tags != num_tags {
+        bail!("{}: the checkpoint has {} tags, this label set needs {num_tags}", init.display(), model.num_tags);
+    }
+    if !(0.0..=1.0).contains(&args.alpha) || args.temperature <= 0.0 {
+        bail!("--alpha must be in [0, 1] and --temperature positive");
+    }
+    let how = Loss { alpha: args.alpha, temperature: args.temperature, distill: args.teacher.is_some() };
 
     let mut train_ex = Vec::new();
     for p in &args.train {
@@ -324,6 +344,25 @@ pub fn run(args: Args) -> Result<()> {
         }
         feats.push(f);
     }
+    let mut teacher_seconds = 0.0;
+    let mut teacher: Option<BertTagger> = None;
+    if let Some(tdir) = &args.teacher {
+        let tt = Instant::now();
+        let same_tokenizer = std::fs::read(tdir.join("tokenizer.json")).ok() == std::fs::read(&tok_path).ok();
+        if !same_tokenizer {
+            bail!("the teacher {} and the init {} have different tokenizers", tdir.display(), init.display());
+        }
+        let t = BertTagger::load_checkpoint(tdir)?;
+        teacher = Some(t);
+        let teacher = teacher.as_ref().expect("just set");
+        if teacher.num_tags != num_tags {
+            bail!("{}: the teacher has {} tags, this label set needs {num_tags}", tdir.display(), teacher.num_tags);
+        }
+        eprintln!("distill: teacher {} labels {} examples (T = {})", tdir.display(), feats.len(), args.temperature);
+        distill::attach_soft_targets(&teacher, &mut feats, args.temperature as f32, threads)?;
+        teacher_seconds = tt.elapsed().as_secs_f64();
+        eprintln!("distill: soft targets in {teacher_seconds:.1} s ({:.0} examples/s)", feats.len() as f64 / teacher_seconds.max(1e-9));
+    }
     let dev = match args.dev.is_empty() {
         false => {
             let mut examples = Vec::new();
@@ -340,10 +379,14 @@ pub fn run(args: Args) -> Result<()> {
                 fs.push(f);
                 encs.push(enc);
             }
+            if let Some(t) = &teacher {
+                distill::attach_soft_targets(t, &mut fs, args.temperature as f32, threads)?;
+            }
             Some(DevSet { examples, feats: fs, encs })
         }
         true => None,
     };
+    drop(teacher);
 
     let steps_per_epoch = feats.len().div_ceil(args.batch_size);
     let sched_total = steps_per_epoch * args.epochs;
@@ -411,7 +454,7 @@ pub fn run(args: Args) -> Result<()> {
         for b in batches.iter().take(n_batches) {
             let fs: Vec<&Feature> = b.iter().map(|&i| &feats[i]).collect();
             let tg = Instant::now();
-            let (loss, grads) = batch_grads(&model, &fs, threads, args.dropout, args.seed, step)?;
+            let (loss, grads) = batch_grads(&model, &fs, threads, args.dropout, args.seed, step, how)?;
             let tg = tg.elapsed().as_secs_f64();
             let to = Instant::now();
             if !loss.is_finite() {
@@ -450,6 +493,13 @@ pub fn run(args: Args) -> Result<()> {
             Some(d) => Some(evaluate(&model, d, &labels, threads)?),
             None => None,
         };
+        let dev_kl = match (&dev, how.distill) {
+            (Some(d), true) => Some(distill::mean_kl(&model, &d.feats.iter().collect::<Vec<_>>(), args.temperature as f32)?),
+            _ => None,
+        };
+        if let Some(kl) = dev_kl {
+            eprintln!("epoch {epoch}: dev KL to the teacher {kl:.4} (T = {})", args.temperature);
+        }
         let f1 = metrics.as_ref().map(|m| m["micro"]["f1"].as_f64().unwrap_or(0.0));
         let pii_f1 = metrics.as_ref().map(|m| m["pii_strict"]["f1"].as_f64().unwrap_or(0.0));
         let loss = loss_sum / n.max(1) as f64;
@@ -461,7 +511,7 @@ pub fn run(args: Args) -> Result<()> {
             ev.elapsed().as_secs_f64()
         );
         history.push(json!({
-            "epoch": epoch, "steps": n, "loss": loss, "dev_f1": f1, "dev_pii_f1": pii_f1,
+            "epoch": epoch, "steps": n, "loss": loss, "dev_f1": f1, "dev_pii_f1": pii_f1, "dev_kl": dev_kl,
             "seconds": secs, "seconds_per_step": secs / n.max(1) as f64,
         }));
         let score = f1.unwrap_or(epoch as f64); // no dev set: keep the last epoch
@@ -486,7 +536,12 @@ pub fn run(args: Args) -> Result<()> {
         "labels": labels,
         "max_length": args.max_length,
         "seed": args.seed,
-        "init": args.init.display().to_string(),
+        "init": init.display().to_string(),
+        "teacher": args.teacher.as_ref().map(|t| t.display().to_string()),
+        "alpha": args.teacher.as_ref().map(|_| args.alpha),
+        "temperature": args.teacher.as_ref().map(|_| args.temperature),
+        "teacher_seconds": teacher_seconds,
+        "shape": {"layers": model.config.num_hidden_layers, "hidden": model.config.hidden_size, "heads": model.config.num_attention_heads, "ffn": model.config.intermediate_size},
         "init_layers": keep,
         "epochs": args.epochs,
         "best_epoch": best_epoch,
@@ -530,6 +585,8 @@ mod tests {
     use candle_core::{Device, Tensor, Var};
     use crate::bert::tests::tiny_config;
     use candle_core::DType;
+
+    pub(crate) const GOLD: Loss = Loss { alpha: 0.0, temperature: 1.0, distill: false };
 
     const VOCAB: &[&str] = &[
         "[PAD]", "[UNK]", "[CLS]", "[SEP]", "my", "naam", "is", "jo", "##se", "ku", "##mar", "and", "ro", "##han", "@",
@@ -644,12 +701,72 @@ mod tests {
         let mut opt = AdamW::new(&model.params, 0.01, 2);
         for step in 0..30 {
             // Two parts on two threads, as in training.
-            let (_, grads) = batch_grads(&model, &fs, 2, 0.1, 1, step).unwrap();
+            let (_, grads) = batch_grads(&model, &fs, 2, 0.1, 1, step, GOLD).unwrap();
             assert_eq!(grads.len(), 2);
             opt.step(&model.params, &grads, &|_| 3e-3, 1.0).unwrap();
         }
         let after = batch_loss(&model, &fs);
         assert!(after < before * 0.5, "loss {before} -> {after}");
+    }
+
+    #[test]
+    fn distillation_lowers_the_kl_to_the_teacher() {
+        // Teacher: a tiny model trained on the gold tags. Student: a narrowed copy of a
+        // different random model, trained on the teacher's soft targets only (alpha 1).
+        let teacher = BertTagger::random(tiny_config(VOCAB.len()), 15, 11).unwrap();
+        let mut feats = tiny_feats();
+        {
+            let fs: Vec<&Feature> = feats.iter().collect();
+            let mut opt = AdamW::new(&teacher.params, 0.01, 1);
+            for step in 0..30 {
+                let (_, g) = batch_grads(&teacher, &fs, 1, 0.0, 1, step, GOLD).unwrap();
+                opt.step(&teacher.params, &g, &|_| 3e-3, 1.0).unwrap();
+            }
+        }
+        distill::attach_soft_targets(&teacher, &mut feats, 2.0, 2).unwrap();
+        let other = BertTagger::random(tiny_config(VOCAB.len()), 15, 99).unwrap();
+        let t: std::collections::HashMap<String, Tensor> = other.params.iter().map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
+        let (nt, ncfg) = prune::narrow(&t, &other.config, prune::Shape { hidden: Some(12), heads: Some(3), ffn: Some(16) }).unwrap();
+        let student = BertTagger::from_tensors(ncfg, 15, &nt, None).unwrap();
+        let fs: Vec<&Feature> = feats.iter().collect();
+        let before = distill::mean_kl(&student, &fs, 2.0).unwrap();
+        let how = Loss { alpha: 1.0, temperature: 2.0, distill: true };
+        let mut opt = AdamW::new(&student.params, 0.01, 2);
+        for step in 0..40 {
+            let (_, g) = batch_grads(&student, &fs, 2, 0.0, 1, step, how).unwrap();
+            opt.step(&student.params, &g, &|_| 3e-3, 1.0).unwrap();
+        }
+        let after = distill::mean_kl(&student, &fs, 2.0).unwrap();
+        assert!(before > 1e-3 && after < before * 0.3, "KL {before} -> {after}");
+        // Gold-only training of the same student does not chase the teacher as closely.
+        let gold = BertTagger::from_tensors(student.config.clone(), 15, &nt, None).unwrap();
+        let mut opt = AdamW::new(&gold.params, 0.01, 2);
+        for step in 0..40 {
+            let (_, g) = batch_grads(&gold, &fs, 2, 0.0, 1, step, GOLD).unwrap();
+            opt.step(&gold.params, &g, &|_| 3e-3, 1.0).unwrap();
+        }
+        let gold_kl = distill::mean_kl(&gold, &fs, 2.0).unwrap();
+        assert!(after < gold_kl, "distilled KL {after}, gold-only KL {gold_kl}");
+    }
+
+    #[test]
+    fn a_soft_target_loss_equals_cross_entropy_on_one_hot_targets() {
+        // With one-hot soft targets and T = 1 the distillation term is the gold loss.
+        let model = BertTagger::random(tiny_config(VOCAB.len()), 15, 5).unwrap();
+        let mut feats = tiny_feats();
+        for f in feats.iter_mut() {
+            let mut soft = vec![0f32; f.ids.len() * 15];
+            for p in 0..f.ids.len() {
+                if f.scored[p] > 0.0 {
+                    soft[p * 15 + f.labels[p] as usize] = 1.0;
+                }
+            }
+            f.soft = Some(soft);
+        }
+        let fs: Vec<&Feature> = feats.iter().collect();
+        let (a, _) = batch_grads(&model, &fs, 1, 0.0, 1, 0, GOLD).unwrap();
+        let (b, _) = batch_grads(&model, &fs, 1, 0.0, 1, 0, Loss { alpha: 1.0, temperature: 1.0, distill: true }).unwrap();
+        assert!((a - b).abs() < 1e-5, "{a} vs {b}");
     }
 
     #[test]
@@ -664,7 +781,7 @@ mod tests {
         let logits = model.forward(&ids, &mask, None).unwrap().reshape((b * s, 15)).unwrap();
         let loss = masked_cross_entropy(&logits, &lab, &w).unwrap();
         let full = loss.backward().unwrap();
-        let (l2, parts) = batch_grads(&model, &fs, 2, 0.0, 1, 0).unwrap();
+        let (l2, parts) = batch_grads(&model, &fs, 2, 0.0, 1, 0, GOLD).unwrap();
         assert_eq!(parts.len(), 2);
         assert!((loss.to_scalar::<f32>().unwrap() - l2).abs() < 1e-5);
         for (name, v) in &model.params {
