@@ -16,6 +16,7 @@ mod optim;
 mod predict;
 mod prune;
 mod report;
+mod resume;
 mod train;
 mod tune;
 

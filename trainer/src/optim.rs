@@ -173,6 +173,22 @@ impl AdamW {
         }
     }
 
+    /// Steps taken and the first and second moment estimates (one vector per parameter), to
+    /// resume a run.
+    pub fn state(&self) -> (i32, &[Vec<f32>], &[Vec<f32>]) {
+        (self.t, &self.m, &self.v)
+    }
+
+    /// Restore a [`state`](Self::state) saved for the same parameter list.
+    pub fn restore(&mut self, t: i32, m: Vec<Vec<f32>>, v: Vec<Vec<f32>>) -> Result<()> {
+        let same = |x: &[Vec<f32>]| x.len() == self.m.len() && x.iter().zip(&self.m).all(|(a, b)| a.len() == b.len());
+        if !same(&m) || !same(&v) {
+            anyhow::bail!("optimizer state does not fit these parameters");
+        }
+        (self.t, self.m, self.v) = (t, m, v);
+        Ok(())
+    }
+
     /// One step from the parts' gradients. `lr(name)` gives each parameter's learning
     /// rate. Returns the gradient norm before clipping.
     pub fn step(

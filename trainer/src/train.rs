@@ -29,6 +29,7 @@ use std::time::Instant;
 use crate::bert::{masked_cross_entropy, BertTagger, Dropout};
 use crate::distill;
 use crate::prune;
+use crate::resume;
 use crate::data::{self, Entity, Example};
 use crate::features::{batch_tensors, featurize, Feature};
 use crate::optim::{lr_factor, AdamW, PartGrads};
@@ -112,6 +113,10 @@ pub struct Args {
     /// Softmax temperature of the teacher's and the student's distributions.
     #[arg(long, default_value_t = 2.0)]
     pub temperature: f64,
+    /// End after this epoch, leaving its resume point: the same command without this flag
+    /// continues from there (to split a run across sessions).
+    #[arg(long)]
+    pub stop_after_epoch: Option<usize>,
 }
 
 /// How each batch's loss is made: gold tags only, or gold and a teacher's soft targets.
@@ -433,6 +438,22 @@ pub fn run(args: Args) -> Result<()> {
     let mut train_seconds = 0.0;
     let mut trained_steps = 0usize;
 
+    // What makes a resume point this run's own.
+    let fingerprint = format!(
+        "{:?}",
+        (
+            args.train.iter().map(|p| (p.display().to_string(), std::fs::metadata(p).map(|m| m.len()).unwrap_or(0))).collect::<Vec<_>>(),
+            (args.epochs, args.batch_size, args.lr, head_lr, args.seed, args.limit, args.max_steps, args.max_length),
+            (&keep, shape, init.display().to_string(), args.teacher.as_ref().map(|t| t.display().to_string()), args.alpha, args.temperature),
+        )
+    );
+    let mut start_epoch = 1;
+    if let Some(p) = resume::load(&args.out, &fingerprint, &model, &mut opt)? {
+        eprintln!("train: resuming {} after epoch {} (step {})", args.out.display(), p.epoch, p.step);
+        (step, train_seconds, trained_steps, history, best, start_epoch) =
+            (p.step, p.train_seconds, p.trained_steps, p.history, p.best, p.epoch + 1);
+    }
+
     'epochs: for epoch in 1..=args.epochs {
         // Shuffle, sort chunks of 50 batches by length, shuffle the batches.
         let mut idx: Vec<usize> = (0..feats.len()).collect();
@@ -442,6 +463,9 @@ pub fn run(args: Args) -> Result<()> {
         }
         let mut batches: Vec<Vec<usize>> = idx.chunks(args.batch_size).map(|c| c.to_vec()).collect();
         batches.shuffle(&mut rng);
+        if epoch < start_epoch {
+            continue; // done before the resume point; the shuffles above keep the order
+        }
         let n_batches = batches.len().min(total_steps - step);
         let pb = ProgressBar::new(n_batches as u64).with_style(
             ProgressStyle::with_template("epoch {prefix} {bar:30} {pos}/{len} {msg} [{elapsed_precise}<{eta_precise}]")
@@ -481,7 +505,13 @@ pub fn run(args: Args) -> Result<()> {
             pb.set_message(format!("loss {:.4} ({:.3} s/step)", loss_sum / n as f64, sps));
             pb.inc(1);
             if pb.is_hidden() && (n % 50 == 0 || n == n_batches) {
-                eprintln!("epoch {epoch} step {n}/{n_batches} loss {:.4} ({sps:.3} s/step)", loss_sum / n as f64);
+                let left = (total_steps - step) as f64 * sps;
+                eprintln!(
+                    "epoch {epoch} step {n}/{n_batches} loss {:.4} ({sps:.3} s/step, {:.1} examples/s, ETA {:.0} min)",
+                    loss_sum / n as f64,
+                    args.batch_size as f64 / sps,
+                    left / 60.0
+                );
             }
         }
         pb.finish_and_clear();
@@ -529,7 +559,23 @@ pub fn run(args: Args) -> Result<()> {
         if step >= total_steps {
             break 'epochs;
         }
+        let point = resume::Point {
+            fingerprint: fingerprint.clone(),
+            epoch,
+            step,
+            train_seconds,
+            trained_steps,
+            history: history.clone(),
+            best: best.clone(),
+            adam_t: opt.state().0,
+        };
+        resume::save(&args.out, &model, &opt, &point)?;
+        if args.stop_after_epoch == Some(epoch) {
+            eprintln!("train: stopped after epoch {epoch}; rerun without --stop-after-epoch to continue");
+            return Ok(());
+        }
     }
+    resume::clear(&args.out);
 
     let (best_epoch, _, dev_metrics) = best.context("no epoch ran")?;
     let meta = json!({
@@ -767,6 +813,64 @@ mod tests {
         let (a, _) = batch_grads(&model, &fs, 1, 0.0, 1, 0, GOLD).unwrap();
         let (b, _) = batch_grads(&model, &fs, 1, 0.0, 1, 0, Loss { alpha: 1.0, temperature: 1.0, distill: true }).unwrap();
         assert!((a - b).abs() < 1e-5, "{a} vs {b}");
+    }
+
+    /// A tiny pretrained-style init directory and a training file in `dir`.
+    pub(crate) fn tiny_run_inputs(dir: &Path) -> (PathBuf, PathBuf) {
+        let init = dir.join("init");
+        std::fs::create_dir_all(&init).unwrap();
+        let cfg = tiny_config(VOCAB.len());
+        std::fs::write(init.join("config.json"), cfg.to_hf_json().to_string()).unwrap();
+        let src = BertTagger::random(cfg, 15, 21).unwrap();
+        let map: HashMap<String, Tensor> = src.params.iter().filter(|(n, _)| !n.starts_with("classifier.")).map(|(n, v)| (n.clone(), v.as_tensor().clone())).collect();
+        candle_core::safetensors::save(&map, init.join("model.safetensors")).unwrap();
+        std::fs::write(init.join("tokenizer.json"), tiny_tokenizer_json()).unwrap();
+        let train = dir.join("train.jsonl");
+        let lines = [
+            r#"{"id":"1","text":"my card four two four two","entities":[{"start":8,"end":25,"label":"CREDIT_CARD"}]}"#,
+            r#"{"id":"2","text":"my naam is josé kumar","entities":[{"start":11,"end":21,"label":"PERSON_NAME"}]}"#,
+            r#"{"id":"3","text":"rohan@x.com is my naam","entities":[{"start":0,"end":11,"label":"EMAIL"}]}"#,
+            r#"{"id":"4","text":"four two is my card","entities":[]}"#,
+        ];
+        std::fs::write(&train, lines.join("\n") + "\n").unwrap();
+        (init, train)
+    }
+
+    pub(crate) fn parse_args(argv: &[&str]) -> Args {
+        #[derive(clap::Parser)]
+        struct Cli {
+            #[command(flatten)]
+            a: Args,
+        }
+        <Cli as clap::Parser>::parse_from(std::iter::once("train").chain(argv.iter().copied())).a
+    }
+
+    #[test]
+    fn a_run_stopped_after_an_epoch_resumes_to_the_same_weights() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (init, train) = tiny_run_inputs(tmp.path());
+        let run = |out: &str, extra: &[&str]| {
+            let out = tmp.path().join(out);
+            let (i, t, o) = (init.display().to_string(), train.display().to_string(), out.display().to_string());
+            let mut argv = vec!["--init", &i, "--train", &t, "--out", &o, "--epochs", "3", "--batch-size", "2", "--threads", "1", "--max-length", "32", "--lr", "1e-3"];
+            argv.extend_from_slice(extra);
+            run(parse_args(&argv)).unwrap();
+            out
+        };
+        let whole = run("whole", &[]);
+        assert!(!whole.join("resume").exists(), "a finished run leaves no resume point");
+        let split = run("split", &["--stop-after-epoch", "1"]);
+        assert!(split.join("resume/state.json").is_file());
+        run("split", &[]);
+        assert!(!split.join("resume").exists());
+        let a = std::fs::read(whole.join("model.safetensors")).unwrap();
+        let b = std::fs::read(split.join("model.safetensors")).unwrap();
+        assert!(a == b, "resumed weights differ from an uninterrupted run");
+        // A resume point of other settings is refused, not silently used.
+        run("other", &["--stop-after-epoch", "1"]);
+        let (i, t, o) = (init.display().to_string(), train.display().to_string(), tmp.path().join("other").display().to_string());
+        let err = super::run(parse_args(&["--init", &i, "--train", &t, "--out", &o, "--epochs", "3", "--batch-size", "2", "--threads", "1", "--max-length", "32", "--lr", "2e-3"])).unwrap_err();
+        assert!(err.to_string().contains("other settings"), "{err}");
     }
 
     #[test]
