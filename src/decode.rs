@@ -89,6 +89,13 @@ impl Decoder {
             .collect()
     }
 
+    /// For each word of `enc`, the probability of each label (its `B-` plus its `I-` tag, from
+    /// the word's first piece, before any decoding): `labels` values per word, in label order.
+    pub fn label_probs(&self, enc: &Encoded, logits: &[f32]) -> Vec<f32> {
+        let t = self.num_tags;
+        self.word_probs(enc, logits).chunks(t).flat_map(|row| (0..t / 2).map(move |l| row[1 + 2 * l] + row[2 + 2 * l])).collect()
+    }
+
     /// Tag probabilities per word (softmax of its first piece; a word without pieces is O).
     fn word_probs(&self, enc: &Encoded, logits: &[f32]) -> Vec<f32> {
         let t = self.num_tags;

@@ -193,23 +193,53 @@ impl Model {
 
     /// [`Model::tag`] with segments of `words` words read with `context` words on each side.
     pub fn tag_in_segments(&self, text: &str, words: usize, context: usize) -> Result<Vec<Span>> {
+        self.tag_segments(text, words, context, None)
+    }
+
+    /// [`Model::tag`], and for each word of `text` (split as [`crate::encode::words`] does) the
+    /// probability the model gives each label on it before decoding (its `B-` plus `I-` tag
+    /// on the word's first piece): [`Model::labels`]`.len()` values per word, in label order.
+    pub fn tag_with_probs(&self, text: &str) -> Result<(Vec<Span>, Vec<f32>)> {
+        let mut probs = Vec::new();
+        let spans = self.tag_segments(text, segment::SEGMENT_WORDS, segment::CONTEXT_WORDS, Some(&mut probs))?;
+        Ok((spans, probs))
+    }
+
+    /// [`Model::tag_in_segments`]; with `probs`, each owned word's label probabilities too.
+    fn tag_segments(&self, text: &str, words: usize, context: usize, mut probs: Option<&mut Vec<f32>>) -> Result<Vec<Span>> {
         let mut out = Vec::new();
         for seg in segment::segments(text, words, context) {
             let base = seg.input.start;
-            let spans = self.tag_one(&text[seg.input.clone()])?;
+            let owned = seg.owned.start - base..seg.owned.end - base;
+            let spans = self.tag_one(&text[seg.input.clone()], probs.as_deref_mut().map(|p| (p, owned)))?;
             let shifted = spans.into_iter().map(|s| Span { start: s.start + base, end: s.end + base, ..s });
             segment::stitch(&mut out, shifted, &seg.owned);
         }
         Ok(out)
     }
 
-    /// Tag `text` in one piece (its logits and word probabilities held at once).
-    fn tag_one(&self, text: &str) -> Result<Vec<Span>> {
+    /// Tag `text` in one piece (its logits and word probabilities held at once); with `probs`,
+    /// append the label probabilities of the words that start in its byte range.
+    fn tag_one(&self, text: &str, probs: Option<(&mut Vec<f32>, std::ops::Range<usize>)>) -> Result<Vec<Span>> {
         let enc = self.encoder.encode(text)?;
         if enc.ids.is_empty() {
+            if let Some((p, owned)) = probs {
+                // Words without pieces are O.
+                let n = enc.words.iter().filter(|w| owned.contains(&w.0)).count();
+                p.resize(p.len() + n * self.label_names.len(), 0.0);
+            }
             return Ok(Vec::new());
         }
         let logits = self.piece_logits(&enc)?;
+        if let Some((p, owned)) = probs {
+            let l = self.label_names.len();
+            let all = self.decoder.label_probs(&enc, &logits);
+            for (w, row) in enc.words.iter().zip(all.chunks(l)) {
+                if owned.contains(&w.0) {
+                    p.extend_from_slice(row);
+                }
+            }
+        }
         Ok(self.decoder.decode(text, &enc, &logits))
     }
 

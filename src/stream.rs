@@ -10,12 +10,18 @@
 //!   whose "at" has no dotted domain after it yet;
 //! - at least `settle` words of the view follow the released words, and the previous push
 //!   gave each of them the same word and tag (a word whose tag still flips waits);
+//! - a release never goes past a doubtful word: one the view leaves untagged although the
+//!   model gives the redacted labels at least [`DOUBT`] (summed over their `B-`/`I-` tags on
+//!   its first piece) while fewer than [`DOUBT_WORDS`] words follow it, or one inside a closed
+//!   number that reads as a card (card length, Luhn-valid) that no view has tagged;
 //! - a held word that any earlier view redacted stays redacted (conservative: over-redaction
-//!   is possible, unredacting a word some view saw as PII is not);
+//!   is possible, unredacting a word some view saw as PII is not), and so do the other untagged
+//!   words of its number (a number goes out whole);
 //! - when more than `hold_back` final words wait, the oldest are released anyway,
 //!   conservatively: a span cut by the release is replaced whole as far as it goes, and number
 //!   words of an open number that the model has not tagged are replaced as that number's label
-//!   (PHONE when it has none), those of an email still being spoken as EMAIL.
+//!   (PHONE when it has none), those of an email still being spoken as EMAIL, doubtful words
+//!   as the label the model finds likeliest for them.
 //!
 //! Released text is append-only; a word's redaction never changes once released. Each push
 //! costs one model run over the view (`context` + held + partial words), never the call so far.
@@ -26,7 +32,15 @@ use crate::encode::words as split_words;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::redact::{Redaction, Redactor, Style};
-use crate::validate::digit_runs;
+use crate::validate::{card_length, digit_runs, luhn, name_edge_stopword};
+
+/// A final word the view leaves untagged but on which the model gives the redacted labels at
+/// least this probability is doubtful: it is not released as spoken while in doubt.
+pub const DOUBT: f32 = 0.05;
+
+/// A word's doubt ends once this many words (final or partial) follow it in the view: past
+/// that, the model's view of it no longer changes in the replays (`tests/stream.rs`).
+pub const DOUBT_WORDS: usize = 20;
 use crate::words::{self, WordRange};
 
 /// Settings of a [`Stream`].
@@ -182,9 +196,17 @@ impl<'m> Stream<'m> {
         let view: Vec<&str> =
             self.left.iter().chain(&pending).chain(&partial).map(String::as_str).collect();
         let (text, starts) = words::join(&view)?;
-        let spans = words::ranges(&self.model.tag(&text)?, &starts);
-        let pend_end = base + pending.len();
+        let (tagged, probs) = self.model.tag_with_probs(&text)?;
+        let spans = words::ranges(&tagged, &starts);
+        let labels = &self.model.manifest().labels;
+        let nl = labels.len();
+        if probs.len() != view.len() * nl {
+            return Err(Error::Model("label probabilities do not match the stream's words".into()));
+        }
         let red = self.opts.redaction;
+        let covered_labels: Vec<usize> = (0..nl).filter(|&l| red.covers(l, labels[l].pii)).collect();
+        let pcov: Vec<f32> = (0..view.len()).map(|k| covered_labels.iter().map(|&l| probs[k * nl + l]).sum()).collect();
+        let pend_end = base + pending.len();
         let cur: Vec<(String, Option<usize>)> = (base..n)
             .map(|k| {
                 let l = spans.iter().find(|s| s.first <= k && k < s.last && red.covers(s.label, s.pii)).map(|s| s.label);
@@ -205,6 +227,30 @@ impl<'m> Stream<'m> {
         for r in &runs {
             number[r.start..r.end].iter_mut().for_each(|x| *x = true);
         }
+        // Doubtful final words, each with the label a forced release redacts it as: untagged by
+        // this view, yet given at least `DOUBT` of the redacted labels by the model (its likeliest
+        // of them) with fewer than `DOUBT_WORDS` words after it, or inside a closed number that
+        // reads as a card (card length, Luhn-valid; CREDIT_CARD). The release stops before the
+        // first one until a view tags it or its doubt ends.
+        let tagged_at = |k: usize| spans.iter().any(|s| s.first <= k && k < s.last && red.covers(s.label, s.pii));
+        let mut doubt: Vec<Option<usize>> = (base..pend_end)
+            .map(|k| {
+                let best = covered_labels.iter().copied().max_by(|&a, &b| probs[k * nl + a].total_cmp(&probs[k * nl + b]));
+                best.filter(|_| pcov[k] >= DOUBT && n - k - 1 < DOUBT_WORDS && !tagged_at(k))
+            })
+            .collect();
+        let card = self.model.labels().iter().position(|l| l == "CREDIT_CARD").filter(|&l| red.covers(l, labels[l].pii));
+        if let Some(card) = card {
+            for r in runs.iter().filter(|r| !r.plus && card_length(r.digits.len()) && luhn(&r.digits)) {
+                if (r.start..r.end).any(tagged_at) {
+                    continue;
+                }
+                for k in r.start.max(base)..r.end.min(pend_end) {
+                    doubt[k - base] = doubt[k - base].or(Some(card));
+                }
+            }
+        }
+        let sure = (base..pend_end).find(|&k| doubt[k - base].is_some()).unwrap_or(pend_end);
         // The partial may be misheard: an address open at the end of the final words counts too.
         let email = [open_email(&view, &number), open_email(&view[..pend_end], &number[..pend_end])].into_iter().flatten().min();
         let open = |c: usize| {
@@ -215,7 +261,7 @@ impl<'m> Stream<'m> {
         let mut cut = if flush {
             pend_end
         } else {
-            (base + 1..=unstable).rev().find(|&c| c + self.opts.settle <= n && !open(c)).unwrap_or(base)
+            (base + 1..=unstable.min(sure)).rev().find(|&c| c + self.opts.settle <= n && !open(c)).unwrap_or(base)
         };
         let forced = !flush && pend_end - cut > self.opts.hold_back;
         if forced {
@@ -225,6 +271,9 @@ impl<'m> Stream<'m> {
         // redacted, and (forced) the number words cut out of an open number.
         let mut conservative: Vec<Option<usize>> = sticky[..cut - base].to_vec();
         if forced {
+            for (c, d) in conservative.iter_mut().zip(&doubt) {
+                *c = c.or(*d);
+            }
             let phone = self.model.labels().iter().position(|l| l == "PHONE");
             for r in runs.iter().filter(|r| r.start < cut && (r.end > cut || r.end == n)) {
                 let label = spans
@@ -241,6 +290,18 @@ impl<'m> Stream<'m> {
             if let (Some(e), Some(l)) = (email, email_label) {
                 for i in e.max(base)..cut {
                     conservative[i - base] = Some(l);
+                }
+            }
+        }
+        // A number goes out whole: when some words of a digit run are redacted as a number label
+        // only because an earlier view or the bound said so, its other untagged words are too.
+        let numeric = |l: usize| matches!(self.model.labels()[l].as_str(), "PHONE" | "CREDIT_CARD");
+        for r in &runs {
+            let (lo, hi) = (r.start.max(base), r.end.min(cut));
+            let label = (lo..hi).filter(|&i| !tagged_at(i)).find_map(|i| conservative[i - base].filter(|&l| numeric(l)));
+            if let Some(l) = label {
+                for i in (lo..hi).filter(|&i| !tagged_at(i)) {
+                    conservative[i - base] = conservative[i - base].or(Some(l));
                 }
             }
         }
@@ -324,6 +385,9 @@ fn compose(
     out
 }
 
+/// Words that say an address follows, never a part of it.
+const INTRO: &[&str] = &["mail", "email", "e-mail", "id", "address"];
+
 /// Words that join the parts of a spoken address.
 const JOINERS: &[&str] = &["dot", ".", "underscore", "_", "dash", "hyphen", "-"];
 
@@ -332,7 +396,9 @@ const JOINERS: &[&str] = &["dot", ".", "underscore", "_", "dash", "hyphen", "-"]
 /// "khan dot", "o i s i n 1982") at the very end, which may be an address whose "at" is
 /// still to come (or a spelled name). The local part runs back from there over one-character
 /// words, number words (`number[i]`), parts joined by "dot"/"underscore"/"dash", or one plain
-/// word before an "at".
+/// word before an "at"; a spelled local part also takes the one word before it unless that
+/// word is a function word, a title or a word that introduces an address ("cc s h a b n a m",
+/// not "is s h a b n a m" or "email id r u t h").
 fn open_email(view: &[&str], number: &[bool]) -> Option<usize> {
     let n = view.len();
     let single = |i: usize| view[i].chars().count() == 1;
@@ -349,7 +415,12 @@ fn open_email(view: &[&str], number: &[bool]) -> Option<usize> {
                 break;
             }
         }
-        s
+        // A spelled part may follow one spoken word of the address ("cc s h a b n a m 37 at").
+        if s > 0 && (s..end).any(part) && !name_edge_stopword(view[s - 1]) && !INTRO.contains(&view[s - 1]) {
+            s - 1
+        } else {
+            s
+        }
     };
     let at = (n.saturating_sub(10)..n).rev().find(|&a| {
         let w = view[a];
@@ -393,6 +464,10 @@ mod tests {
         assert_eq!(open("it's john@example.com"), None);
         assert_eq!(open("no address here"), None);
         assert_eq!(open("email id r u t h"), Some(2));
+        assert_eq!(open("one more thing arre cc s h a b n a m 37 at the rate of live"), Some(4));
+        assert_eq!(open("oh and cc anindita one nine seven three at the rate hdfcbank"), Some(3));
+        assert_eq!(open("send it to john at gmail"), Some(3));
+        assert_eq!(open("my name is s h a b"), Some(3));
         assert_eq!(open("my email id is khan dot"), Some(4));
         assert_eq!(open("the document id is o i s i n 1982"), Some(4));
         assert_eq!(open("mail r a j eight seven at"), Some(1));

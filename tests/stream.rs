@@ -193,13 +193,35 @@ fn replays_of_every_dev_and_held_out_utterance_against_the_one_shot_redaction() 
             texts.len(), r.redacted, r.leaked, r.over
         );
         // A bidirectional model may still change a settled word's tag when far words arrive;
-        // the stream's rules must keep that rare, and err on the side of redaction.
+        // the stream's rules (settle, doubt, sticky) must keep that from leaking, and err on
+        // the side of redaction.
         assert!(r.redacted > 3000, "{file}: the set has PII to redact");
-        // Measured with the shipped model on an AVX2 core: dev 0.40% leaked and 92.0% equal,
-        // held-out 0.55% and 88.3%; the floors leave room for other CPUs' int8 kernels.
-        assert!(r.leaked * 1000 <= r.redacted * 8, "{file}: leaked {} of {} words", r.leaked, r.redacted);
-        assert!(equal * 100 >= texts.len() * 85, "{file}: only {equal} of {} replays equal", texts.len());
+        // Measured with the shipped model (AMD EPYC, AVX2): dev 0 of 7,824 redacted words
+        // released as spoken, 930 of 1,000 replays equal; held-out 2 of 7,795 (0.026%), 898.
+        // The two held-out words ("eighth day" before "of july two thousand twenty three") get
+        // p(PII) 0.01 in every view of up to ~30 words; only with 40 or more words does the
+        // model widen the DATE over them. Before the doubt rule: dev 34 (0.43%) and 920,
+        // held-out 51 (0.65%) and 887.
+        let (most_leaked, least_equal) = if file == "dev.jsonl" { (0, 920) } else { (4, 885) };
+        assert!(r.leaked <= most_leaked, "{file}: leaked {} of {} words", r.leaked, r.redacted);
+        assert!(equal >= least_equal, "{file}: only {equal} of {} replays equal", texts.len());
     }
+}
+
+#[test]
+fn label_probabilities_come_with_the_spans_one_row_per_word() {
+    let m = fixture();
+    let text = "call priya on nine eight four five one two three four five six  thanks";
+    let (spans, probs) = m.tag_with_probs(text).unwrap();
+    assert_eq!(spans, m.tag(text).unwrap());
+    let n = text.split_whitespace().count();
+    let l = m.labels().len();
+    assert_eq!(probs.len(), n * l);
+    for row in probs.chunks(l) {
+        let sum: f32 = row.iter().sum();
+        assert!(row.iter().all(|p| (0.0..=1.0).contains(p)) && sum <= 1.0 + 1e-4, "{row:?}");
+    }
+    assert!(m.tag_with_probs("").unwrap().1.is_empty());
 }
 
 #[test]
@@ -412,3 +434,4 @@ mod c_abi {
         unsafe { pii_free(m) };
     }
 }
+
