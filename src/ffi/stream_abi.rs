@@ -145,10 +145,12 @@ pub unsafe extern "C" fn pii_stream_new(
 ///
 /// On success `*out` (when `out` is not NULL) points to what is now safe to release: the
 /// longest run of final words whose redaction the words after them can no longer change (no
-/// span, open number or email without its domain crosses its end; `settle` words follow it).
-/// When more than `hold_back` final words wait, the oldest are released anyway, redacted
-/// conservatively: the part of a span they hold is replaced, and the words of a number still
-/// being spoken are replaced as that number's label (PHONE when the model gave it none).
+/// span, open number or email without its domain crosses its end; `settle` words follow it;
+/// no word in it is one the model leaves untagged yet gives a PII probability of 0.05 or more
+/// with fewer than 20 words after it). When more than `hold_back` final words wait, the oldest
+/// are released anyway, redacted conservatively: the part of a span they hold is replaced, the
+/// words of a number still being spoken are replaced as that number's label (PHONE when the
+/// model gave it none), and such doubtful words as the label the model finds likeliest.
 /// Released text is append-only; it is the same as the one-shot redaction of the final text
 /// whenever the settled words' tags are the ones the whole text gives them.
 ///
