@@ -12,6 +12,7 @@ mod export;
 mod features;
 mod generate;
 mod onnx;
+mod pipeline;
 mod optim;
 mod predict;
 mod prune;
@@ -37,6 +38,8 @@ enum Cmd {
     Train(train::Args),
     /// Train a (narrower) student on a teacher checkpoint's soft targets and the gold tags.
     Distill(train::Args),
+    /// The shipped model from nothing: data, teacher, distilled student, exports, report (resumable).
+    Pipeline(pipeline::Args),
     /// Write a model directory (ONNX int8 + fp32, tokenizer, manifest) from a checkpoint.
     Export(export::Args),
     /// Write the tiny test fixture model used by the library's tests.
@@ -64,6 +67,7 @@ fn main() -> anyhow::Result<()> {
             }
             train::run(a)
         }
+        Cmd::Pipeline(a) => pipeline::run(a),
         Cmd::Export(a) => export::run(a),
         Cmd::Fixture(a) => export::run_fixture(a),
         Cmd::Predict(a) => predict::run(a),

@@ -44,8 +44,9 @@ pub fn predict_set(model: &pii::Model, examples: &[Example]) -> Result<HashMap<S
     Ok(out)
 }
 
-/// Run the command.
-pub fn run(args: Args) -> Result<()> {
+/// The quality tables of the model in `args.model` (Markdown: strict PII P/R/F1, micro F1 and
+/// F1 per label per set, then precision / recall per label) and the scores as JSON.
+pub fn tables(args: &Args) -> Result<(String, serde_json::Value)> {
     let tweak = crate::predict::tweak_from(0.0, &args.validators, false, false, &args.model)?;
     let model = crate::predict::load_model(&args.model, None, args.ort_library.clone(), tweak)?;
     let lines = crate::corpus::read_dir(&args.corpus)?;
@@ -56,15 +57,16 @@ pub fn run(args: Args) -> Result<()> {
         sets.push((name.to_string(), read_jsonl(std::path::Path::new(path))?));
     }
     let labels = ["CREDIT_CARD", "PHONE", "EMAIL", "PERSON_NAME", "DATE", "CITY", "LOCATION"];
-    println!("| set | lines | strict PII P / R / F1 | micro F1 | {} |", labels.join(" F1 | ") + " F1");
-    println!("|---|---|---|---|{}", "---|".repeat(labels.len()));
+    let mut md = format!("| set | lines | strict PII P / R / F1 | micro F1 | {} |\n", labels.join(" F1 | ") + " F1");
+    md += &format!("|---|---|---|---|{}\n", "---|".repeat(labels.len()));
+    let mut pr = format!("| set | {} |\n|---|{}\n", labels.join(" P / R | ") + " P / R", "---|".repeat(labels.len()));
     let mut all = serde_json::Map::new();
     for (name, ex) in &sets {
         let r = crate::eval::score(ex, &predict_set(&model, ex)?);
         let per: Vec<String> =
             labels.iter().map(|l| r.per_label.get(*l).map_or("-".into(), |p| format!("{:.3}", p.f1))).collect();
-        println!(
-            "| {name} | {} | {:.3} / {:.3} / {:.3} | {:.3} | {} |",
+        md += &format!(
+            "| {name} | {} | {:.3} / {:.3} / {:.3} | {:.3} | {} |\n",
             ex.len(),
             r.pii_strict.precision,
             r.pii_strict.recall,
@@ -72,10 +74,22 @@ pub fn run(args: Args) -> Result<()> {
             r.micro.f1,
             per.join(" | ")
         );
+        let per: Vec<String> = labels
+            .iter()
+            .map(|l| r.per_label.get(*l).map_or("-".into(), |p| format!("{:.3} / {:.3}", p.precision, p.recall)))
+            .collect();
+        pr += &format!("| {name} | {} |\n", per.join(" | "));
         all.insert(name.clone(), serde_json::to_value(&r)?);
     }
+    Ok((format!("{md}\n{pr}"), serde_json::Value::Object(all)))
+}
+
+/// Run the command.
+pub fn run(args: Args) -> Result<()> {
+    let (md, json) = tables(&args)?;
+    print!("{md}");
     if let Some(p) = &args.json {
-        std::fs::write(p, serde_json::to_string_pretty(&all)?)?;
+        std::fs::write(p, serde_json::to_string_pretty(&json)?)?;
     }
     Ok(())
 }
