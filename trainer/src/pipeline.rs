@@ -141,6 +141,15 @@ impl Stages {
         Ok(())
     }
 
+    /// Record a stage whose output was given (`secs`: what producing it took).
+    fn given(&mut self, name: &str, secs: f64, from: &Path) -> Result<()> {
+        self.index += 1;
+        eprintln!("[pipeline {}/{}] {name}: given ({}, {secs:.0} s when it was made)", self.index, self.total, from.display());
+        self.done.insert(name.to_string(), json!(secs));
+        std::fs::write(&self.path, serde_json::to_string_pretty(&self.done)?)?;
+        Ok(())
+    }
+
     fn seconds(&self) -> serde_json::Value {
         serde_json::Value::Object(self.done.clone())
     }
@@ -202,12 +211,16 @@ pub fn run(a: Args) -> Result<()> {
         ],
     );
     let have_teacher = teacher.join("train_meta.json").is_file();
-    st.run("teacher", have_teacher, &format!("train {}", t_argv.join(" ")), || {
-        if a.teacher.is_some() {
-            anyhow::bail!("--teacher {}: not a finished checkpoint (no train_meta.json)", teacher.display());
-        }
-        crate::train::run(parse(&t_argv))
-    })?;
+    if a.teacher.is_some() {
+        // A given teacher: its own training time is what this stage would have cost.
+        let meta: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(teacher.join("train_meta.json"))
+                .with_context(|| format!("--teacher {}: not a finished checkpoint (no train_meta.json)", teacher.display()))?,
+        )?;
+        st.given("teacher", meta["wall_seconds"].as_f64().unwrap_or(0.0), &teacher)?;
+    } else {
+        st.run("teacher", have_teacher, &format!("train {}", t_argv.join(" ")), || crate::train::run(parse(&t_argv)))?;
+    }
     let teacher_model = a.out.join("teacher_model");
     st.run(
         "teacher-model",
