@@ -34,6 +34,31 @@ pub struct Decoder {
     person: Option<usize>,
 }
 
+/// Working buffers of [`Decoder::decode_into`], grow-only: a caller that keeps one across
+/// calls (the model keeps one per session) decodes without allocating, except in the
+/// validators of name and number spans.
+#[derive(Debug, Default)]
+pub struct DecodeScratch {
+    probs: Vec<f32>,
+    score: Vec<f32>,
+    next: Vec<f32>,
+    back: Vec<u8>,
+    tags: Vec<usize>,
+    spans: Vec<WordSpan>,
+    tmp: Vec<WordSpan>,
+    lower: String,
+    lower_at: Vec<(usize, usize)>,
+    /// Always empty between calls; holds the allocation of the lowercased words' `&str`s.
+    words: Vec<&'static str>,
+}
+
+/// An empty vector that takes over `v`'s allocation (same element layout, so the in-place
+/// collect keeps it) with another lifetime.
+fn recycle<'b>(mut v: Vec<&str>) -> Vec<&'b str> {
+    v.clear();
+    v.into_iter().map(|_| -> &'b str { unreachable!() }).collect()
+}
+
 /// A span over words `start..end` before it becomes byte offsets.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct WordSpan {
@@ -67,26 +92,51 @@ impl Decoder {
     /// Spans of `text` from `logits`, one row of `num_tags` values per word piece of `enc`
     /// (each word is read from its first piece). Spans are sorted and do not overlap.
     pub fn decode(&self, text: &str, enc: &Encoded, logits: &[f32]) -> Vec<Span> {
+        let mut out = Vec::new();
+        self.decode_into(text, enc, logits, &mut DecodeScratch::default(), &mut out);
+        out
+    }
+
+    /// [`Decoder::decode`], appending the spans to `out`, with the working buffers of `scratch`.
+    pub fn decode_into(&self, text: &str, enc: &Encoded, logits: &[f32], scratch: &mut DecodeScratch, out: &mut Vec<Span>) {
         debug_assert_eq!(logits.len(), enc.ids.len() * self.num_tags);
-        let probs = self.word_probs(enc, logits);
-        let tags = self.best_tags(&probs);
-        let mut spans = self.spans(&tags, &probs);
-        if self.validators != Validators::NONE {
-            let lower: Vec<String> = enc.words.iter().map(|&(s, e)| text[s..e].to_lowercase()).collect();
-            let words: Vec<&str> = lower.iter().map(String::as_str).collect();
-            spans = self.validate(&words, spans);
+        let sc = scratch;
+        self.word_probs_into(enc, logits, &mut sc.probs);
+        self.best_tags_into(&sc.probs, &mut sc.tags, &mut sc.score, &mut sc.next, &mut sc.back);
+        self.spans_into(&sc.tags, &sc.probs, &mut sc.spans);
+        if self.validators != Validators::NONE && !sc.spans.is_empty() {
+            // The validators read the words lowercased: in one buffer, unless the text holds a
+            // capital sigma (str::to_lowercase's final-sigma rule; one string per word then).
+            let owned: Vec<String>;
+            let mut words = recycle(std::mem::take(&mut sc.words));
+            if text.contains('Σ') {
+                owned = enc.words.iter().map(|&(s, e)| text[s..e].to_lowercase()).collect();
+                words.extend(owned.iter().map(String::as_str));
+            } else {
+                sc.lower.clear();
+                sc.lower_at.clear();
+                for &(s, e) in &enc.words {
+                    let at = sc.lower.len();
+                    sc.lower.extend(text[s..e].chars().flat_map(char::to_lowercase));
+                    sc.lower_at.push((at, sc.lower.len()));
+                }
+                words.extend(sc.lower_at.iter().map(|&(a, b)| &sc.lower[a..b]));
+            }
+            self.validate(&words, &mut sc.spans, &mut sc.tmp);
+            sc.words = recycle(words);
         }
-        spans
-            .into_iter()
-            .filter(|s| s.score >= self.thresholds[s.label])
-            .map(|s| Span {
-                start: enc.words[s.start].0,
-                end: enc.words[s.end - 1].1,
-                label: s.label,
-                score: s.score,
-                pii: self.pii[s.label],
-            })
-            .collect()
+        self.emit(enc, &sc.spans, out);
+    }
+
+    /// Append the word spans that pass their label's threshold to `out` as byte spans.
+    fn emit(&self, enc: &Encoded, spans: &[WordSpan], out: &mut Vec<Span>) {
+        out.extend(spans.iter().filter(|s| s.score >= self.thresholds[s.label]).map(|s| Span {
+            start: enc.words[s.start].0,
+            end: enc.words[s.end - 1].1,
+            label: s.label,
+            score: s.score,
+            pii: self.pii[s.label],
+        }));
     }
 
     /// For each word of `enc`, the probability of each label (its `B-` plus its `I-` tag, from
@@ -98,8 +148,16 @@ impl Decoder {
 
     /// Tag probabilities per word (softmax of its first piece; a word without pieces is O).
     fn word_probs(&self, enc: &Encoded, logits: &[f32]) -> Vec<f32> {
+        let mut out = Vec::new();
+        self.word_probs_into(enc, logits, &mut out);
+        out
+    }
+
+    /// [`Decoder::word_probs`] into `out` (overwritten).
+    fn word_probs_into(&self, enc: &Encoded, logits: &[f32], out: &mut Vec<f32>) {
         let t = self.num_tags;
-        let mut out = vec![0.0f32; enc.words.len() * t];
+        out.clear();
+        out.resize(enc.words.len() * t, 0.0);
         for (w, row_out) in out.chunks_mut(t).enumerate() {
             let Some(p) = enc.first_piece[w] else {
                 row_out[0] = 1.0;
@@ -119,7 +177,6 @@ impl Decoder {
             }
             row_out.iter_mut().for_each(|o| *o /= sum);
         }
-        out
     }
 
     /// May tag `cur` follow tag `prev` (`None`: the first word)?
@@ -134,17 +191,29 @@ impl Decoder {
     }
 
     /// The best tag sequence under [`Decoder::allowed`] and [`Decoder::emission`] (Viterbi).
+    #[cfg(test)]
     fn best_tags(&self, probs: &[f32]) -> Vec<usize> {
+        let mut tags = Vec::new();
+        self.best_tags_into(probs, &mut tags, &mut Vec::new(), &mut Vec::new(), &mut Vec::new());
+        tags
+    }
+
+    /// [`Decoder::best_tags`] into `tags` (overwritten), with working buffers `score`, `next`
+    /// and `back` (their contents on entry do not matter).
+    fn best_tags_into(&self, probs: &[f32], tags: &mut Vec<usize>, score: &mut Vec<f32>, next: &mut Vec<f32>, back: &mut Vec<u8>) {
         let t = self.num_tags;
         let n = probs.len() / t;
+        tags.clear();
         if n == 0 {
-            return Vec::new();
+            return;
         }
-        let mut score: Vec<f32> = (0..t)
-            .map(|k| if self.allowed(None, k) { self.emission(probs, 0, None, k) } else { f32::NEG_INFINITY })
-            .collect();
-        let mut back = vec![0u8; n * t];
-        let mut next = vec![0.0f32; t];
+        score.clear();
+        score.extend((0..t).map(|k| if self.allowed(None, k) { self.emission(probs, 0, None, k) } else { f32::NEG_INFINITY }));
+        // Row 0 of `back` is never read; every other row is written before it is read.
+        back.clear();
+        back.resize(n * t, 0);
+        next.clear();
+        next.resize(t, 0.0);
         for w in 1..n {
             for k in 0..t {
                 let mut best = (f32::NEG_INFINITY, 0usize);
@@ -159,22 +228,22 @@ impl Decoder {
                 next[k] = best.0;
                 back[w * t + k] = best.1 as u8;
             }
-            std::mem::swap(&mut score, &mut next);
+            std::mem::swap(score, next);
         }
         let mut k = (0..t).fold(0, |b, k| if score[k] > score[b] { k } else { b });
-        let mut tags = vec![0usize; n];
+        tags.resize(n, 0);
         for w in (0..n).rev() {
             tags[w] = k;
             k = back[w * t + k] as usize;
         }
-        tags
     }
 
-    /// BIO runs of `tags` as word spans scored by the mean probability of their label.
-    fn spans(&self, tags: &[usize], probs: &[f32]) -> Vec<WordSpan> {
+    /// BIO runs of `tags` as word spans scored by the mean probability of their label, into
+    /// `out` (overwritten).
+    fn spans_into(&self, tags: &[usize], probs: &[f32], out: &mut Vec<WordSpan>) {
         let t = self.num_tags;
         let p_label = |w: usize, l: usize| probs[w * t + 1 + 2 * l] + probs[w * t + 2 + 2 * l];
-        let mut out: Vec<WordSpan> = Vec::new();
+        out.clear();
         let mut open: Option<WordSpan> = None;
         for (w, &tag) in tags.iter().enumerate() {
             let label = (tag.max(1) - 1) / 2;
@@ -191,20 +260,20 @@ impl Decoder {
             }
         }
         out.extend(open);
-        for s in &mut out {
+        for s in out.iter_mut() {
             s.score /= (s.end - s.start) as f32;
         }
-        out
     }
 
-    /// Apply the enabled validators to sorted, non-overlapping spans over `words`.
-    fn validate(&self, words: &[&str], spans: Vec<WordSpan>) -> Vec<WordSpan> {
+    /// Apply the enabled validators to sorted, non-overlapping `spans` over `words`, in place
+    /// (`tmp` is a working buffer).
+    fn validate(&self, words: &[&str], spans: &mut Vec<WordSpan>, tmp: &mut Vec<WordSpan>) {
         let v = self.validators;
         let is = |l: Option<usize>, s: &WordSpan| l == Some(s.label);
-        let mut spans = spans;
-        if v.has(Validators::NAME) {
-            let mut out = Vec::with_capacity(spans.len());
-            for s in spans {
+        if v.has(Validators::NAME) && spans.iter().any(|s| is(self.person, s)) {
+            let out = tmp;
+            out.clear();
+            for &s in spans.iter() {
                 if !is(self.person, &s) {
                     out.push(s);
                     continue;
@@ -231,13 +300,22 @@ impl Decoder {
                     }
                 }
             }
-            spans = out;
+            std::mem::swap(spans, out);
+            return self.validate_rest(words, spans, out);
         }
+        self.validate_rest(words, spans, tmp)
+    }
+
+    /// The validators after the name validator (see [`Decoder::validate`]).
+    fn validate_rest(&self, words: &[&str], spans: &mut Vec<WordSpan>, tmp: &mut Vec<WordSpan>) {
+        let v = self.validators;
+        let is = |l: Option<usize>, s: &WordSpan| l == Some(s.label);
         if v.has(Validators::DATE) {
             spans.retain(|s| !is(self.date, s) || date_shape(&words[s.start..s.end]));
         }
         if v.has(Validators::EMAIL) {
-            let mut out: Vec<WordSpan> = Vec::with_capacity(spans.len());
+            // In place: span i is written at or before index i, after span i + 1 was read.
+            let mut kept = 0;
             for i in 0..spans.len() {
                 let mut s = spans[i];
                 if is(self.email, &s) {
@@ -252,21 +330,25 @@ impl Decoder {
                         continue;
                     }
                 }
-                out.push(s);
+                spans[kept] = s;
+                kept += 1;
             }
-            spans = out;
+            spans.truncate(kept);
         }
-        if v.has(Validators::NUMBERS) && (self.card.is_some() || self.phone.is_some()) {
-            spans = self.validate_numbers(words, spans);
+        let number = |s: &WordSpan| Some(s.label) == self.card || Some(s.label) == self.phone;
+        // Without number spans the number validator keeps every span as it is.
+        if v.has(Validators::NUMBERS) && (self.card.is_some() || self.phone.is_some()) && spans.iter().any(number) {
+            self.validate_numbers(words, spans, tmp);
+            std::mem::swap(spans, tmp);
         }
-        spans
     }
 
     /// PHONE and CREDIT_CARD spans become whole digit runs of a plausible length.
-    fn validate_numbers(&self, words: &[&str], spans: Vec<WordSpan>) -> Vec<WordSpan> {
+    /// `spans` validated into `out` (overwritten).
+    fn validate_numbers(&self, words: &[&str], spans: &[WordSpan], out: &mut Vec<WordSpan>) {
         let runs = digit_runs(words);
         let number = |s: &WordSpan| Some(s.label) == self.card || Some(s.label) == self.phone;
-        let mut out: Vec<WordSpan> = Vec::with_capacity(spans.len());
+        out.clear();
         let mut i = 0;
         while i < spans.len() {
             let s = spans[i];
@@ -313,7 +395,6 @@ impl Decoder {
                 out.push(span);
             }
         }
-        out
     }
 }
 

@@ -21,6 +21,13 @@ pub fn is_separator(c: char) -> bool {
 /// Byte ranges of the words of `text`, split on [`is_separator`].
 pub fn words(text: &str) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
+    words_into(text, &mut out);
+    out
+}
+
+/// [`words`] into `out` (cleared first), reusing its allocation.
+pub fn words_into(text: &str, out: &mut Vec<(usize, usize)>) {
+    out.clear();
     let mut start = None;
     for (i, c) in text.char_indices() {
         if is_separator(c) {
@@ -34,7 +41,6 @@ pub fn words(text: &str) -> Vec<(usize, usize)> {
     if let Some(s) = start {
         out.push((s, text.len()));
     }
-    out
 }
 
 /// A text split into words and word pieces.
@@ -106,34 +112,40 @@ impl Encoder {
 
     /// Split `text` into words and word pieces (no special tokens, no truncation).
     pub fn encode(&self, text: &str) -> Result<Encoded> {
-        let words = words(text);
-        let mut out = Encoded {
-            first_piece: vec![None; words.len()],
-            words,
-            ..Default::default()
-        };
+        let mut out = Encoded::default();
+        self.encode_into(text, &mut out, &mut String::new())?;
+        Ok(out)
+    }
+
+    /// [`Encoder::encode`] into `out`, reusing its vectors (and `spaced`, a working buffer for
+    /// texts with separators other than a plain space): a caller that keeps both across calls
+    /// allocates only inside the tokenizer. `out` is overwritten, also on error.
+    pub fn encode_into(&self, text: &str, out: &mut Encoded, spaced: &mut String) -> Result<()> {
+        words_into(text, &mut out.words);
+        out.ids.clear();
+        out.word_of.clear();
+        out.first_piece.clear();
+        out.first_piece.resize(out.words.len(), None);
         if out.words.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         // Separators other than a plain space become as many spaces as they have bytes, so
         // the tokenizer splits exactly where `words` does and offsets stay byte-exact.
-        let spaced: std::borrow::Cow<str> = if text.chars().any(|c| c != ' ' && is_separator(c)) {
-            let mut s = String::with_capacity(text.len());
+        let input: &str = if text.chars().any(|c| c != ' ' && is_separator(c)) {
+            spaced.clear();
+            spaced.reserve(text.len());
             for c in text.chars() {
                 if is_separator(c) {
-                    s.extend(std::iter::repeat_n(' ', c.len_utf8()));
+                    spaced.extend(std::iter::repeat_n(' ', c.len_utf8()));
                 } else {
-                    s.push(c);
+                    spaced.push(c);
                 }
             }
-            s.into()
+            spaced.as_str()
         } else {
-            text.into()
+            text
         };
-        let enc = self
-            .tok
-            .encode(spaced.as_ref(), false)
-            .map_err(|_| Error::Tokenizer("encoding failed".into()))?;
+        let enc = self.tok.encode(input, false).map_err(|_| Error::Tokenizer("encoding failed".into()))?;
         let mut w = 0usize;
         for (&id, &(s, _)) in enc.get_ids().iter().zip(enc.get_offsets()) {
             // Advance to the word containing this piece (pieces arrive in text order).
@@ -147,7 +159,7 @@ impl Encoder {
                 out.first_piece[w] = Some(idx);
             }
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Model input ids for pieces `range` of `enc`: `[CLS] pieces [SEP]`.
@@ -164,6 +176,11 @@ impl Encoder {
     pub fn windows(&self, n: usize) -> Vec<Window> {
         windows(n, self.max_length - 2)
     }
+
+    /// [`Encoder::windows`] into `out` (cleared first), reusing its allocation.
+    pub fn windows_into(&self, n: usize, out: &mut Vec<Window>) {
+        windows_into(n, self.max_length - 2, out)
+    }
 }
 
 /// One model call over pieces `input`; its logits are used for pieces `owned`.
@@ -177,12 +194,20 @@ pub struct Window {
 
 /// Windows of at most `w` pieces over `n` pieces; see [`Encoder::windows`].
 pub fn windows(n: usize, w: usize) -> Vec<Window> {
+    let mut out = Vec::new();
+    windows_into(n, w, &mut out);
+    out
+}
+
+/// [`windows`] into `out` (cleared first), reusing its allocation.
+pub fn windows_into(n: usize, w: usize, out: &mut Vec<Window>) {
+    out.clear();
     if n <= w {
-        return vec![Window { input: 0..n, owned: 0..n }];
+        out.push(Window { input: 0..n, owned: 0..n });
+        return;
     }
     let overlap = (w / 4).max(1);
     let step = w - overlap;
-    let mut out: Vec<Window> = Vec::new();
     let mut start = 0;
     loop {
         let end = (start + w).min(n);
@@ -205,7 +230,6 @@ pub fn windows(n: usize, w: usize) -> Vec<Window> {
         out[i].owned = owned_start..owned_end;
         owned_start = owned_end;
     }
-    out
 }
 
 #[cfg(test)]

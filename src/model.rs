@@ -7,9 +7,9 @@ use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::TensorRef;
 
-use crate::decode::{Decoder, Span};
+use crate::decode::{DecodeScratch, Decoder, Span};
 use crate::redact::{Redaction, Redactor, Style};
-use crate::encode::{Encoded, Encoder};
+use crate::encode::{Encoded, Encoder, Window};
 use crate::error::{Error, Result};
 use crate::manifest::{Manifest, TOKENIZER_FILE};
 use crate::runtime;
@@ -53,8 +53,37 @@ impl Default for Options {
 }
 
 struct Pool {
-    idle: Vec<Session>,
+    idle: Vec<Slot>,
     created: usize,
+}
+
+/// One ONNX Runtime session and the working buffers of the calls it serves: a call holds its
+/// slot from tokenization to decoding, so the buffers need no lock and only grow.
+struct Slot {
+    session: Session,
+    scratch: Scratch,
+}
+
+/// Grow-only buffers of one tag call (see [`Slot`]).
+#[derive(Default)]
+struct Scratch {
+    enc: Encoded,
+    spaced: String,
+    run: RunBuffers,
+    logits: Vec<f32>,
+    decode: DecodeScratch,
+    spans: Vec<Span>,
+}
+
+/// Model inputs of one window, and the windows of a text.
+#[derive(Default)]
+struct RunBuffers {
+    ids: Vec<i64>,
+    /// All ones; only ever grows.
+    mask: Vec<i64>,
+    /// All zeros; only ever grows.
+    types: Vec<i64>,
+    windows: Vec<Window>,
 }
 
 /// A PII tagging model. `tag` may be called from many threads at once; calls run in parallel
@@ -139,7 +168,7 @@ impl Model {
             model_bytes,
             max_sessions,
             has_token_types,
-            pool: Mutex::new(Pool { idle: vec![session], created: 1 }),
+            pool: Mutex::new(Pool { idle: vec![Slot { session, scratch: Scratch::default() }], created: 1 }),
             freed: Condvar::new(),
         };
         // A probe run catches a model whose output does not match the manifest at load time.
@@ -208,39 +237,53 @@ impl Model {
     /// [`Model::tag_in_segments`]; with `probs`, each owned word's label probabilities too.
     fn tag_segments(&self, text: &str, words: usize, context: usize, mut probs: Option<&mut Vec<f32>>) -> Result<Vec<Span>> {
         let mut out = Vec::new();
+        let mut slot = self.checkout()?;
+        let slot = &mut *slot;
+        let mut result = Ok(());
         for seg in segment::segments(text, words, context) {
             let base = seg.input.start;
             let owned = seg.owned.start - base..seg.owned.end - base;
-            let spans = self.tag_one(&text[seg.input.clone()], probs.as_deref_mut().map(|p| (p, owned)))?;
-            let shifted = spans.into_iter().map(|s| Span { start: s.start + base, end: s.end + base, ..s });
+            result = self.tag_one(slot, &text[seg.input.clone()], probs.as_deref_mut().map(|p| (p, owned)));
+            if result.is_err() {
+                break;
+            }
+            let spans = &slot.scratch.spans;
+            out.reserve(spans.len());
+            let shifted = spans.iter().map(|s| Span { start: s.start + base, end: s.end + base, ..*s });
             segment::stitch(&mut out, shifted, &seg.owned);
         }
-        Ok(out)
+        result.map(|()| out)
     }
 
-    /// Tag `text` in one piece (its logits and word probabilities held at once); with `probs`,
-    /// append the label probabilities of the words that start in its byte range.
-    fn tag_one(&self, text: &str, probs: Option<(&mut Vec<f32>, std::ops::Range<usize>)>) -> Result<Vec<Span>> {
-        let enc = self.encoder.encode(text)?;
+    /// Tag `text` in one piece (its logits and word probabilities held at once) into
+    /// `scratch.spans`; with `probs`, append the label probabilities of the words that start in
+    /// its byte range.
+    fn tag_one(&self, slot: &mut Slot, text: &str, probs: Option<(&mut Vec<f32>, std::ops::Range<usize>)>) -> Result<()> {
+        let Slot { session, scratch } = slot;
+        let sc = scratch;
+        sc.spans.clear();
+        self.encoder.encode_into(text, &mut sc.enc, &mut sc.spaced)?;
+        let enc = &sc.enc;
         if enc.ids.is_empty() {
             if let Some((p, owned)) = probs {
                 // Words without pieces are O.
                 let n = enc.words.iter().filter(|w| owned.contains(&w.0)).count();
                 p.resize(p.len() + n * self.label_names.len(), 0.0);
             }
-            return Ok(Vec::new());
+            return Ok(());
         }
-        let logits = self.piece_logits(&enc)?;
+        self.fill_logits(session, &mut sc.run, enc, &mut sc.logits)?;
         if let Some((p, owned)) = probs {
             let l = self.label_names.len();
-            let all = self.decoder.label_probs(&enc, &logits);
+            let all = self.decoder.label_probs(enc, &sc.logits);
             for (w, row) in enc.words.iter().zip(all.chunks(l)) {
                 if owned.contains(&w.0) {
                     p.extend_from_slice(row);
                 }
             }
         }
-        Ok(self.decoder.decode(text, &enc, &logits))
+        self.decoder.decode_into(text, enc, &sc.logits, &mut sc.decode, &mut sc.spans);
+        Ok(())
     }
 
     /// Tag a list of words (a speech engine's hypothesis): the words joined with single spaces,
@@ -267,38 +310,54 @@ impl Model {
     /// Logits for every word piece of `enc`, running overlapping windows when it is longer
     /// than the model's maximum length.
     pub fn piece_logits(&self, enc: &Encoded) -> Result<Vec<f32>> {
+        let mut out = Vec::new();
+        let mut slot = self.checkout()?;
+        let Slot { session, scratch } = &mut *slot;
+        self.fill_logits(session, &mut scratch.run, enc, &mut out)?;
+        Ok(out)
+    }
+
+    /// [`Model::piece_logits`] into `out` (overwritten) on `session`.
+    fn fill_logits(&self, session: &mut Session, bufs: &mut RunBuffers, enc: &Encoded, out: &mut Vec<f32>) -> Result<()> {
         let tags = self.manifest.num_tags();
-        let mut out = vec![0.0f32; enc.ids.len() * tags];
-        let mut ids = Vec::with_capacity(enc.ids.len().min(self.encoder.max_length()) + 2);
-        for win in self.encoder.windows(enc.ids.len()) {
-            self.encoder.model_input(enc, win.input.clone(), &mut ids);
-            let lg = self.logits(&ids)?;
+        // The owned ranges partition the pieces: every value is written below.
+        out.clear();
+        out.resize(enc.ids.len() * tags, 0.0);
+        self.encoder.windows_into(enc.ids.len(), &mut bufs.windows);
+        for win in &bufs.windows {
+            self.encoder.model_input(enc, win.input.clone(), &mut bufs.ids);
             // Row 0 is [CLS]; piece i of the window is row i + 1.
             let from = (win.owned.start - win.input.start + 1) * tags;
             let len = win.owned.len() * tags;
-            out[win.owned.start * tags..win.owned.end * tags].copy_from_slice(&lg[from..from + len]);
+            let dst = &mut out[win.owned.start * tags..win.owned.end * tags];
+            self.run(session, &bufs.ids, &mut bufs.mask, &mut bufs.types, |lg| dst.copy_from_slice(&lg[from..from + len]))?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// Raw model logits for one sequence of ids (with `[CLS]`/`[SEP]`): `ids.len() * tags` values.
     pub fn logits(&self, ids: &[i64]) -> Result<Vec<f32>> {
-        let mut session = self.checkout()?;
-        let result = self.run(&mut session, ids);
-        self.checkin(session);
-        result
+        let mut slot = self.checkout()?;
+        let Slot { session, scratch } = &mut *slot;
+        self.run(session, ids, &mut scratch.run.mask, &mut scratch.run.types, <[f32]>::to_vec)
     }
 
-    fn run(&self, session: &mut Session, ids: &[i64]) -> Result<Vec<f32>> {
+    /// Run `session` on `ids` and hand the logits (`ids.len() * tags` values, checked) to `f`.
+    /// `mask` and `types` are grow-only buffers of ones and zeros.
+    fn run<R>(&self, session: &mut Session, ids: &[i64], mask: &mut Vec<i64>, types: &mut Vec<i64>, f: impl FnOnce(&[f32]) -> R) -> Result<R> {
         let n = ids.len();
         // ONNX Runtime's message may quote values derived from the text; keep only its code.
         let err = |e: ort::Error| Error::Model(format!("inference failed (ONNX Runtime error {:?})", e.code()));
-        let mask = vec![1i64; n];
+        if mask.len() < n {
+            mask.resize(n, 1);
+        }
         let ids_t = TensorRef::from_array_view(([1usize, n], ids)).map_err(err)?;
-        let mask_t = TensorRef::from_array_view(([1usize, n], &mask[..])).map_err(err)?;
-        let types = vec![0i64; if self.has_token_types { n } else { 0 }];
+        let mask_t = TensorRef::from_array_view(([1usize, n], &mask[..n])).map_err(err)?;
         let outputs = if self.has_token_types {
-            let types_t = TensorRef::from_array_view(([1usize, n], &types[..])).map_err(err)?;
+            if types.len() < n {
+                types.resize(n, 0);
+            }
+            let types_t = TensorRef::from_array_view(([1usize, n], &types[..n])).map_err(err)?;
             session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t, "token_type_ids" => types_t])
         } else {
             session.run(ort::inputs!["input_ids" => ids_t, "attention_mask" => mask_t])
@@ -318,10 +377,16 @@ impl Model {
                 &shape[..]
             )));
         }
-        Ok(data.to_vec())
+        Ok(f(data))
     }
 
-    fn checkout(&self) -> Result<Session> {
+    /// A slot for one call; it goes back to the pool when the guard drops (a slot left by a
+    /// panic is dropped instead: its buffers may be half-written).
+    fn checkout(&self) -> Result<SlotGuard<'_>> {
+        self.take_slot().map(|slot| SlotGuard { model: self, slot: Some(slot) })
+    }
+
+    fn take_slot(&self) -> Result<Slot> {
         let mut pool = self.pool.lock().unwrap_or_else(|e| e.into_inner());
         loop {
             if let Some(s) = pool.idle.pop() {
@@ -330,22 +395,54 @@ impl Model {
             if pool.created < self.max_sessions {
                 pool.created += 1;
                 drop(pool);
-                return new_session(&self.model_bytes).inspect_err(|_| {
-                    self.pool.lock().unwrap_or_else(|e| e.into_inner()).created -= 1;
-                });
+                return new_session(&self.model_bytes)
+                    .map(|session| Slot { session, scratch: Scratch::default() })
+                    .inspect_err(|_| {
+                        self.pool.lock().unwrap_or_else(|e| e.into_inner()).created -= 1;
+                    });
             }
             pool = self.freed.wait(pool).unwrap_or_else(|e| e.into_inner());
         }
     }
 
-    fn checkin(&self, session: Session) {
-        self.pool.lock().unwrap_or_else(|e| e.into_inner()).idle.push(session);
-        self.freed.notify_one();
-    }
-
     /// Number of ONNX Runtime sessions created so far.
     pub fn sessions(&self) -> usize {
         self.pool.lock().unwrap_or_else(|e| e.into_inner()).created
+    }
+}
+
+/// A slot checked out of a model's pool (see [`Model::checkout`]).
+struct SlotGuard<'a> {
+    model: &'a Model,
+    slot: Option<Slot>,
+}
+
+impl std::ops::Deref for SlotGuard<'_> {
+    type Target = Slot;
+    fn deref(&self) -> &Slot {
+        self.slot.as_ref().expect("slot present until drop")
+    }
+}
+
+impl std::ops::DerefMut for SlotGuard<'_> {
+    fn deref_mut(&mut self) -> &mut Slot {
+        self.slot.as_mut().expect("slot present until drop")
+    }
+}
+
+impl Drop for SlotGuard<'_> {
+    fn drop(&mut self) {
+        let Some(slot) = self.slot.take() else { return };
+        let mut pool = self.model.pool.lock().unwrap_or_else(|e| e.into_inner());
+        if std::thread::panicking() {
+            pool.created -= 1;
+            drop(pool);
+            drop(slot);
+        } else {
+            pool.idle.push(slot);
+            drop(pool);
+        }
+        self.model.freed.notify_one();
     }
 }
 
