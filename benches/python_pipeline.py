@@ -1,8 +1,11 @@
 """The pipeline a user would otherwise deploy: Python onnxruntime + Hugging Face tokenizers,
 one thread, batch size 1. Times tokenize + run + argmax per utterance and prints
-`p50_ms=.. p95_ms=.. p99_ms=.. mean_ms=.. n=..` as its last line.
+`p50_ms=.. p95_ms=.. p99_ms=.. mean_ms=.. n=..` as its last line. Calls take the utterances
+in file order from --start (cycling), warm-up first, as examples/c/latency does; --raw writes
+each timed call's milliseconds to a file, one per line.
 
 usage: python3 benches/python_pipeline.py MODEL.onnx TOKENIZER.json TEXT_FILE [--runs N] [--warmup N]
+       [--start K] [--raw OUT_FILE]
 """
 import argparse
 import time
@@ -19,6 +22,8 @@ def main():
     ap.add_argument("texts")
     ap.add_argument("--runs", type=int, default=1000)
     ap.add_argument("--warmup", type=int, default=50)
+    ap.add_argument("--start", type=int, default=0)
+    ap.add_argument("--raw")
     a = ap.parse_args()
 
     so = ort.SessionOptions()
@@ -43,12 +48,16 @@ def main():
         return logits[0].argmax(-1)
 
     for i in range(a.warmup):
-        one(lines[i % len(lines)])
+        one(lines[(a.start + i) % len(lines)])
     times = []
     for i in range(a.runs):
+        text = lines[(a.start + a.warmup + i) % len(lines)]
         t0 = time.perf_counter()
-        one(lines[i % len(lines)])
+        one(text)
         times.append((time.perf_counter() - t0) * 1000.0)
+    if a.raw:
+        with open(a.raw, "w") as out:
+            out.write("".join(f"{v:.6f}\n" for v in times))
     t = np.asarray(times)
     print(f"onnxruntime {ort.__version__} python, threads=1, model={a.model}, utterances={len(lines)}")
     print(

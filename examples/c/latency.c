@@ -1,11 +1,13 @@
 /*
  * latency: end-to-end pii_tag latency, one call at a time on one thread.
  *
- *   usage: latency MODEL_DIR TEXT_FILE [--runs N] [--warmup N]
+ *   usage: latency MODEL_DIR TEXT_FILE [--runs N] [--warmup N] [--start K] [--raw OUT_FILE]
  *
- * TEXT_FILE holds one utterance per line (empty lines are skipped). After N warm-up calls,
- * each timed call tags the next utterance (cycling over the file) and is timed with
- * CLOCK_MONOTONIC around pii_tag: tokenization, inference and decoding, as a caller sees it.
+ * TEXT_FILE holds one utterance per line (empty lines are skipped). Calls start at utterance K
+ * (0-based, default 0) and take the next utterance each time, cycling over the file: N warm-up
+ * calls, then the timed ones, each timed with CLOCK_MONOTONIC around pii_tag: tokenization,
+ * inference and decoding, as a caller sees it. With --raw, the timed calls' milliseconds are
+ * written to OUT_FILE, one per line in call order (benches/compare.sh pools them over runs).
  * The model is loaded with max_sessions = 1 (ONNX Runtime runs each session on one thread).
  *
  * The last line is machine-readable:
@@ -25,8 +27,9 @@
 #include "pii.h"
 
 static void usage(FILE *f) {
-    fprintf(f, "usage: latency MODEL_DIR TEXT_FILE [--runs N] [--warmup N]\n"
-               "Times pii_tag per call over the file's lines (defaults: --runs 1000 --warmup 50).\n");
+    fprintf(f, "usage: latency MODEL_DIR TEXT_FILE [--runs N] [--warmup N] [--start K] [--raw OUT_FILE]\n"
+               "Times pii_tag per call over the file's lines (defaults: --runs 1000 --warmup 50 --start 0);\n"
+               "--raw writes each timed call's milliseconds to OUT_FILE, one per line.\n");
 }
 
 static int parse_count(const char *s, long min, long *out) {
@@ -66,8 +69,8 @@ struct line {
 };
 
 int main(int argc, char **argv) {
-    const char *model_dir = NULL, *text_file = NULL;
-    long runs = 1000, warmup = 50;
+    const char *model_dir = NULL, *text_file = NULL, *raw_file = NULL;
+    long runs = 1000, warmup = 50, start = 0;
 
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--runs") == 0 && i + 1 < argc) {
@@ -80,6 +83,13 @@ int main(int argc, char **argv) {
                 fprintf(stderr, "latency: --warmup needs a non-negative integer\n");
                 return 2;
             }
+        } else if (strcmp(argv[i], "--start") == 0 && i + 1 < argc) {
+            if (parse_count(argv[++i], 0, &start) != 0) {
+                fprintf(stderr, "latency: --start needs a non-negative integer\n");
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--raw") == 0 && i + 1 < argc) {
+            raw_file = argv[++i];
         } else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
             usage(stdout);
             return 0;
@@ -158,7 +168,7 @@ int main(int argc, char **argv) {
     const char *ort = pii_onnxruntime_version();
     printf("pii %s, onnxruntime %s, threads = 1\n", pii_version(), ort ? ort : "?");
     printf("model: %s (loaded in %.1f ms)\n", model_dir, load_ms);
-    printf("utterances: %zu from %s; warmup %ld, runs %ld\n", nlines, text_file, warmup, runs);
+    printf("utterances: %zu from %s; start %ld, warmup %ld, runs %ld\n", nlines, text_file, start, warmup, runs);
 
     size_t cap = 64, n = 0;
     pii_span *spans = malloc(cap * sizeof *spans);
@@ -169,7 +179,7 @@ int main(int argc, char **argv) {
     }
 
     int rc = 0;
-    size_t next = 0, total_spans = 0;
+    size_t next = (size_t)start % nlines, total_spans = 0;
     for (long i = 0; i < warmup + runs && rc == 0; i++) {
         const struct line *l = &lines[next];
         next = (next + 1) % nlines;
@@ -194,6 +204,21 @@ int main(int argc, char **argv) {
         if (i >= warmup) {
             ms[i - warmup] = elapsed;
             total_spans += n;
+        }
+    }
+
+    if (rc == 0 && raw_file != NULL) {
+        FILE *out = fopen(raw_file, "w");
+        if (out == NULL) {
+            fprintf(stderr, "latency: cannot write %s: %s\n", raw_file, strerror(errno));
+            rc = 4;
+        } else {
+            for (long i = 0; i < runs; i++)
+                fprintf(out, "%.6f\n", ms[i]);
+            if (fclose(out) != 0) {
+                fprintf(stderr, "latency: cannot write %s: %s\n", raw_file, strerror(errno));
+                rc = 4;
+            }
         }
     }
 
