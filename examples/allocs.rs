@@ -52,6 +52,8 @@ unsafe impl GlobalAlloc for Counting {
 #[global_allocator]
 static GLOBAL: Counting = Counting;
 
+mod common;
+
 fn counted<R>(f: impl FnOnce() -> R) -> (R, (u64, u64, u64)) {
     COUNT.with(|c| c.set((0, 0, 0)));
     let r = f();
@@ -75,7 +77,7 @@ fn main() {
         eprintln!("allocs: {} has no texts", args[2]);
         std::process::exit(2);
     }
-    let opts = pii::Options { max_sessions: 1, ..Default::default() };
+    let opts = pii::Options { max_sessions: 1, ort_library: common::ort_library(), ..Default::default() };
     let model = pii::Model::load(std::path::Path::new(&args[1]), &opts).unwrap_or_else(|e| {
         eprintln!("allocs: {e}");
         std::process::exit(1)

@@ -1,115 +1,117 @@
-//! Throughput, thread scaling, load time, RSS and allocations per call of `pii::Model::tag`.
+//! Throughput and thread scaling of one shared `pii::Model` (max_sessions 2), load time and
+//! RSS with one and with two sessions, for each model directory given.
 //!
-//! usage: cargo run --release --example throughput -- MODEL_DIR TEXT_FILE [SECONDS]
-//! Prints one line per thread count (1 and 2): calls/s and the scaling against one thread.
+//! usage: cargo run --release --example throughput -- MODEL_DIR... TEXT_FILE [SECONDS]
+//!
+//! Each model is measured in a process of its own (RSS and its peak are per model): load,
+//! 50 warm-up calls, then SECONDS (default 5) of calls from 1 thread, from 2 threads on the
+//! same model, and from 1 thread again (the scaling is against the mean of the two 1-thread
+//! phases, so a drift in machine load shows as a difference between them). RSS is VmRSS and
+//! the peak VmHWM of /proc/self/status: "1 session" after the first 1-thread phase (only one
+//! session exists then), "2 sessions" after the 2-thread phase.
+//! Allocations per call: examples/allocs.rs (a counting allocator here would slow threads).
 
-use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-/// Counts heap allocations (bytes and calls) made by this process.
-struct Counting;
-static ALLOCS: AtomicUsize = AtomicUsize::new(0);
-static BYTES: AtomicUsize = AtomicUsize::new(0);
-
-unsafe impl GlobalAlloc for Counting {
-    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(l.size(), Ordering::Relaxed);
-        System.alloc(l)
-    }
-    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
-        System.dealloc(p, l)
-    }
-    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
-        ALLOCS.fetch_add(1, Ordering::Relaxed);
-        BYTES.fetch_add(n, Ordering::Relaxed);
-        System.realloc(p, l, n)
-    }
-}
-
-#[global_allocator]
-static GLOBAL: Counting = Counting;
-
 mod common;
 
-fn rss_kb() -> u64 {
-    common::status_kib("VmRSS:")
+fn mb(field: &str) -> f64 {
+    common::status_kib(field) as f64 / 1024.0
 }
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    if args.len() < 3 {
-        eprintln!("usage: throughput MODEL_DIR TEXT_FILE [SECONDS]");
-        std::process::exit(2);
-    }
-    let secs: f64 = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(5.0);
-    let texts: Vec<String> = std::fs::read_to_string(&args[2])
+/// Calls per second of `threads` threads tagging `texts` on `model` for `secs` seconds.
+fn rate(model: &pii::Model, texts: &[String], threads: usize, secs: f64) -> f64 {
+    let stop = AtomicBool::new(false);
+    let calls = AtomicUsize::new(0);
+    let start = Instant::now();
+    std::thread::scope(|s| {
+        for k in 0..threads {
+            let (stop, calls) = (&stop, &calls);
+            s.spawn(move || {
+                let mut i = k * 7919;
+                while !stop.load(Ordering::Relaxed) {
+                    model.tag(&texts[i % texts.len()]).unwrap();
+                    calls.fetch_add(1, Ordering::Relaxed);
+                    i += 1;
+                }
+            });
+        }
+        std::thread::sleep(Duration::from_secs_f64(secs));
+        stop.store(true, Ordering::Relaxed);
+    });
+    calls.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64()
+}
+
+fn measure(dir: &str, text_file: &str, secs: f64) {
+    let texts: Vec<String> = std::fs::read_to_string(text_file)
         .expect("read texts")
         .lines()
         .filter(|l| !l.trim().is_empty())
         .map(str::to_string)
         .collect();
-    let rss0 = rss_kb();
+    if texts.is_empty() {
+        eprintln!("throughput: {text_file} has no texts");
+        std::process::exit(2);
+    }
+    let rss0 = mb("VmRSS:");
     let t0 = Instant::now();
-    let opts = pii::Options { max_sessions: 2, ..Default::default() };
-    let model = pii::Model::load(std::path::Path::new(&args[1]), &opts).unwrap_or_else(|e| {
-        eprintln!("throughput: {e}");
+    let opts = pii::Options { max_sessions: 2, ort_library: common::ort_library(), ..Default::default() };
+    let model = pii::Model::load(std::path::Path::new(dir), &opts).unwrap_or_else(|e| {
+        eprintln!("throughput: {dir}: {e}");
         std::process::exit(1)
     });
     let load_ms = t0.elapsed().as_secs_f64() * 1e3;
-    let rss1 = rss_kb();
+    let rss_loaded = mb("VmRSS:");
     for t in texts.iter().take(50) {
         model.tag(t).unwrap();
     }
-    // Allocations per call, one thread, after warm-up.
-    let (a0, b0) = (ALLOCS.load(Ordering::Relaxed), BYTES.load(Ordering::Relaxed));
-    let n = texts.len().min(500);
-    for t in &texts[..n] {
-        model.tag(t).unwrap();
-    }
-    let allocs = (ALLOCS.load(Ordering::Relaxed) - a0) as f64 / n as f64;
-    let bytes = (BYTES.load(Ordering::Relaxed) - b0) as f64 / n as f64;
+    let one_a = rate(&model, &texts, 1, secs);
+    let (rss1, peak1, sessions1) = (mb("VmRSS:"), mb("VmHWM:"), model.sessions());
+    let two = rate(&model, &texts, 2, secs);
+    let (rss2, peak2, sessions2) = (mb("VmRSS:"), mb("VmHWM:"), model.sessions());
+    let one_b = rate(&model, &texts, 1, secs);
+    let one = (one_a + one_b) / 2.0;
     println!(
-        "pii {} onnxruntime {} model {}: load {:.0} ms, RSS {} MB before load, {} MB with model + 1 session; {:.1} allocations ({:.1} KB) per call",
+        "model {dir}: pii {} onnxruntime {}, {} texts from {text_file}, {secs} s per phase; load {load_ms:.0} ms",
         env!("CARGO_PKG_VERSION"),
         pii::runtime::version().unwrap_or("?"),
-        args[1],
-        load_ms,
-        rss0 / 1024,
-        rss1 / 1024,
-        allocs,
-        bytes / 1024.0
+        texts.len()
     );
-    let mut base = 0.0;
-    for threads in [1usize, 2] {
-        let stop = AtomicBool::new(false);
-        let calls = AtomicUsize::new(0);
-        let start = Instant::now();
-        std::thread::scope(|s| {
-            for k in 0..threads {
-                let (model, texts, stop, calls) = (&model, &texts, &stop, &calls);
-                s.spawn(move || {
-                    let mut i = k * 7919;
-                    while !stop.load(Ordering::Relaxed) {
-                        model.tag(&texts[i % texts.len()]).unwrap();
-                        calls.fetch_add(1, Ordering::Relaxed);
-                        i += 1;
-                    }
-                });
-            }
-            std::thread::sleep(Duration::from_secs_f64(secs));
-            stop.store(true, Ordering::Relaxed);
-        });
-        let rate = calls.load(Ordering::Relaxed) as f64 / start.elapsed().as_secs_f64();
-        if threads == 1 {
-            base = rate;
+    println!("  RSS before load {rss0:.0} MB, after load {rss_loaded:.0} MB");
+    println!("  threads=1 calls_per_s={one:.1} (phases {one_a:.1}, {one_b:.1}) sessions={sessions1} rss_mb={rss1:.0} peak_rss_mb={peak1:.0}");
+    println!("  threads=2 calls_per_s={two:.1} scaling={:.2}x sessions={sessions2} rss_mb={rss2:.0} peak_rss_mb={peak2:.0}", two / one);
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let (mut dirs, mut text_file, mut secs) = (Vec::new(), None, 5.0f64);
+    for a in &args {
+        let p = std::path::Path::new(a);
+        if p.join("pii_model.json").is_file() {
+            dirs.push(a.clone());
+        } else if p.is_file() {
+            text_file = Some(a.clone());
+        } else if let Ok(s) = a.parse::<f64>() {
+            secs = s;
+        } else {
+            eprintln!("throughput: {a} is neither a model directory, a text file nor a number of seconds");
+            std::process::exit(2);
         }
-        println!(
-            "threads={threads} calls_per_s={rate:.1} scaling={:.2}x sessions={} rss_mb={}",
-            rate / base,
-            model.sessions(),
-            rss_kb() / 1024
-        );
+    }
+    let Some(text_file) = text_file.filter(|_| !dirs.is_empty()) else {
+        eprintln!("usage: throughput MODEL_DIR... TEXT_FILE [SECONDS]");
+        std::process::exit(2)
+    };
+    if let [dir] = &dirs[..] {
+        return measure(dir, &text_file, secs);
+    }
+    // One process per model, so that RSS and its peak belong to that model alone.
+    let me = std::env::current_exe().expect("own executable");
+    for dir in &dirs {
+        let st = std::process::Command::new(&me).args([dir, &text_file, &secs.to_string()]).status().expect("run self");
+        if !st.success() {
+            std::process::exit(st.code().unwrap_or(1));
+        }
     }
 }
