@@ -10,6 +10,7 @@ mod distill;
 mod eval;
 mod export;
 mod features;
+mod floor;
 mod generate;
 mod onnx;
 mod pipeline;
@@ -54,6 +55,8 @@ enum Cmd {
     Tune(tune::Args),
     /// The decoding ablation table: each decoding step scored and timed, per model.
     Ablate(ablate::Args),
+    /// A model's time as a multiple of its int8 GEMM floor measured on this machine.
+    Floor(floor::Args),
 }
 
 fn main() -> anyhow::Result<()> {
@@ -75,5 +78,6 @@ fn main() -> anyhow::Result<()> {
         Cmd::Tune(a) => tune::run(a),
         Cmd::Report(a) => report::run(a),
         Cmd::Ablate(a) => ablate::run(a),
+        Cmd::Floor(a) => floor::run(a),
     }
 }
