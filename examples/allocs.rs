@@ -67,16 +67,7 @@ fn main() {
         std::process::exit(2);
     }
     let calls: usize = args.get(3).and_then(|s| s.parse().ok()).unwrap_or(500);
-    let texts: Vec<String> = std::fs::read_to_string(&args[2])
-        .expect("read texts")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    if texts.is_empty() {
-        eprintln!("allocs: {} has no texts", args[2]);
-        std::process::exit(2);
-    }
+    let texts = common::read_texts("allocs", &args[2]);
     let opts = pii::Options { max_sessions: 1, ort_library: common::ort_library(), ..Default::default() };
     let model = pii::Model::load(std::path::Path::new(&args[1]), &opts).unwrap_or_else(|e| {
         eprintln!("allocs: {e}");

@@ -44,16 +44,7 @@ fn rate(model: &pii::Model, texts: &[String], threads: usize, secs: f64) -> f64 
 }
 
 fn measure(dir: &str, text_file: &str, secs: f64) {
-    let texts: Vec<String> = std::fs::read_to_string(text_file)
-        .expect("read texts")
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(str::to_string)
-        .collect();
-    if texts.is_empty() {
-        eprintln!("throughput: {text_file} has no texts");
-        std::process::exit(2);
-    }
+    let texts = common::read_texts("throughput", text_file);
     let rss0 = mb("VmRSS:");
     let t0 = Instant::now();
     let opts = pii::Options { max_sessions: 2, ort_library: common::ort_library(), ..Default::default() };

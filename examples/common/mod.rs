@@ -19,3 +19,22 @@ pub fn ort_library() -> Option<std::path::PathBuf> {
     let bundled = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(".deps/onnxruntime/libonnxruntime.so.1");
     (std::env::var_os("PII_ORT_LIBRARY").is_none() && bundled.exists()).then_some(bundled)
 }
+
+/// The non-blank lines of a text file; exits with status 2 when there are none.
+#[allow(dead_code)]
+pub fn read_texts(prog: &str, path: &str) -> Vec<String> {
+    let texts: Vec<String> = std::fs::read_to_string(path)
+        .unwrap_or_else(|e| {
+            eprintln!("{prog}: {path}: {e}");
+            std::process::exit(2)
+        })
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(str::to_string)
+        .collect();
+    if texts.is_empty() {
+        eprintln!("{prog}: {path} has no texts");
+        std::process::exit(2);
+    }
+    texts
+}
