@@ -64,11 +64,11 @@ pub struct Args {
     pub heads: usize,
     #[arg(long, default_value_t = 1024)]
     pub ffn: usize,
-    #[arg(long, default_value_t = 3)]
+    #[arg(long, default_value_t = 4)]
     pub student_epochs: usize,
-    #[arg(long, default_value_t = 1.5e-4)]
+    #[arg(long, default_value_t = 3e-4)]
     pub student_lr: f64,
-    #[arg(long, default_value_t = 0.5)]
+    #[arg(long, default_value_t = 0.7)]
     pub alpha: f64,
     #[arg(long, default_value_t = 2.0)]
     pub temperature: f64,
