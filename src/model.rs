@@ -106,7 +106,10 @@ impl std::fmt::Debug for Model {
     }
 }
 
-fn new_session(bytes: &[u8]) -> Result<Session> {
+/// An ONNX Runtime session over `bytes` with the settings every model session uses (one
+/// intra-op and one inter-op thread, sequential, full graph optimization, no spinning), in the
+/// environment of the loaded runtime; for tools that must time other graphs as the library runs them.
+pub fn new_session(bytes: &[u8]) -> Result<Session> {
     let err = |e: ort::Error| Error::Model(format!("cannot create session: {e}"));
     let env = runtime::environment().ok_or_else(|| Error::Runtime("not loaded".into()))?;
     let mut b = Session::builder(env)

@@ -18,7 +18,6 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use ort::session::builder::GraphOptimizationLevel;
 use ort::session::Session;
 use ort::value::Tensor;
 
@@ -96,28 +95,13 @@ fn gemm_graph(n_in: usize, n_out: usize, copies: usize, seed: u64) -> Vec<u8> {
     crate::onnx::graph::encode(&g.into_model("gemm", "GEMM floor probe"))
 }
 
-/// A session with the library's options: one thread, sequential, full optimization.
+/// A session with the library's own settings ([`pii::model::new_session`]).
 fn session(bytes: &[u8]) -> Result<Session> {
-    // The environment the model's load made (its ONNX Runtime), else the default one.
-    let env = match pii::runtime::environment() {
-        Some(env) => env,
-        None => crate::onnx::runtime::environment()?,
-    };
-    let e = |e: ort::Error| anyhow!("{e}");
-    Session::builder(env)
-        .map_err(e)?
-        .with_intra_threads(1)
-        .map_err(|x| e(x.into()))?
-        .with_inter_threads(1)
-        .map_err(|x| e(x.into()))?
-        .with_parallel_execution(false)
-        .map_err(|x| e(x.into()))?
-        .with_optimization_level(GraphOptimizationLevel::All)
-        .map_err(|x| e(x.into()))?
-        .with_intra_op_spinning(false)
-        .map_err(|x| e(x.into()))?
-        .commit_from_memory(bytes)
-        .map_err(|x| anyhow!("cannot load the GEMM graph: {x}"))
+    // The runtime the model's load made, else the trainer's default one.
+    if pii::runtime::environment().is_none() {
+        crate::onnx::runtime::environment()?;
+    }
+    pii::model::new_session(bytes).map_err(|x| anyhow!("cannot load the GEMM graph: {x}"))
 }
 
 fn median(v: &mut [f64]) -> f64 {
