@@ -6,6 +6,8 @@
 use std::path::Path;
 use tokenizers::Tokenizer;
 
+use crate::wordpiece::WordPiece;
+
 use crate::error::{Error, Result};
 
 /// True for the characters that separate words: Unicode whitespace, every control
@@ -59,6 +61,8 @@ pub struct Encoded {
 /// A tokenizer bound to a model's maximum length.
 pub struct Encoder {
     tok: Tokenizer,
+    /// The allocation-free path for ASCII text, when the tokenizer is one it reproduces.
+    fast: Option<WordPiece>,
     cls: u32,
     sep: u32,
     max_length: usize,
@@ -87,7 +91,8 @@ impl Encoder {
         if max_length < 3 {
             return Err(Error::InvalidArgument("max_length must be at least 3".into()));
         }
-        Ok(Encoder { tok, cls, sep, max_length })
+        let fast = serde_json::from_slice(bytes).ok().and_then(|j| WordPiece::from_json(&j));
+        Ok(Encoder { tok, fast, cls, sep, max_length })
     }
 
     /// Id of `[CLS]`.
@@ -145,6 +150,33 @@ impl Encoder {
         } else {
             text
         };
+        if let Some(wp) = &self.fast {
+            // `word_of` holds each piece's byte offset until it is mapped to its word below.
+            if wp.encode(input, &mut out.ids, &mut out.word_of) {
+                let mut w = 0usize;
+                for (idx, at) in out.word_of.iter_mut().enumerate() {
+                    while w + 1 < out.words.len() && *at as usize >= out.words[w].1 {
+                        w += 1;
+                    }
+                    *at = w as u32;
+                    if out.first_piece[w].is_none() {
+                        out.first_piece[w] = Some(idx as u32);
+                    }
+                }
+                return Ok(());
+            }
+        }
+        self.encode_reference(input, out)
+    }
+
+    /// True when ASCII text takes the allocation-free WordPiece path.
+    pub fn has_fast_path(&self) -> bool {
+        self.fast.is_some()
+    }
+
+    /// The Hugging Face tokenizer's pieces of `input` (separators already spaces) into `out`,
+    /// whose `words` and `first_piece` are set and the other vectors empty.
+    fn encode_reference(&self, input: &str, out: &mut Encoded) -> Result<()> {
         let enc = self.tok.encode(input, false).map_err(|_| Error::Tokenizer("encoding failed".into()))?;
         let mut w = 0usize;
         for (&id, &(s, _)) in enc.get_ids().iter().zip(enc.get_offsets()) {
@@ -235,6 +267,92 @@ pub fn windows_into(n: usize, w: usize, out: &mut Vec<Window>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn shipped() -> Encoder {
+        Encoder::from_file(&Path::new(env!("CARGO_MANIFEST_DIR")).join("data/model/tokenizer.json"), 128).unwrap()
+    }
+
+    /// Both paths on `text`: the fast one (when it takes the text) and the reference.
+    fn both(e: &Encoder, text: &str) -> (Encoded, Encoded) {
+        let fast = e.encode(text).unwrap();
+        let mut reference = Encoded::default();
+        words_into(text, &mut reference.words);
+        reference.first_piece.resize(reference.words.len(), None);
+        let spaced: String = text.chars().map(|c| if is_separator(c) { " ".repeat(c.len_utf8()) } else { c.to_string() }).collect();
+        if !reference.words.is_empty() {
+            e.encode_reference(&spaced, &mut reference).unwrap();
+        }
+        (fast, reference)
+    }
+
+    #[test]
+    fn the_ascii_fast_path_matches_the_tokenizer_on_every_data_set_and_random_text() {
+        let e = shipped();
+        assert!(e.has_fast_path(), "the shipped tokenizer should take the fast path");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("data");
+        let mut texts: Vec<String> = Vec::new();
+        for f in ["train.jsonl", "dev.jsonl", "heldout.jsonl"] {
+            for line in std::fs::read_to_string(root.join(f)).unwrap().lines().take(4000) {
+                let v: serde_json::Value = serde_json::from_str(line).unwrap();
+                texts.push(v["text"].as_str().unwrap().to_string());
+            }
+        }
+        for f in std::fs::read_dir(root.join("corpus")).unwrap() {
+            let p = f.unwrap().path();
+            if p.extension().is_some_and(|x| x == "txt") {
+                // Markup `[LABEL:words]` read as its words, and once as written.
+                for line in std::fs::read_to_string(&p).unwrap().lines() {
+                    texts.push(line.to_string());
+                    let mut plain = String::new();
+                    for part in line.split('[') {
+                        plain.push_str(part.split_once(':').filter(|(l, _)| l.chars().all(|c| c.is_ascii_uppercase() || c == '_')).map_or(part, |(_, r)| r));
+                    }
+                    texts.push(plain.replace(']', ""));
+                }
+            }
+        }
+        // Random printable ASCII, weighted to letters and spaces, with long words and tokens.
+        let alphabet: Vec<char> = (b' '..=b'~').map(|b| b as char).collect();
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        let mut next = |n: usize| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            (x % n as u64) as usize
+        };
+        for _ in 0..3000 {
+            let mut t = String::new();
+            for _ in 0..next(60) {
+                match next(10) {
+                    0..=4 => t.push((b'a' + next(26) as u8) as char),
+                    5 => t.push(' '),
+                    6 => t.push((b'A' + next(26) as u8) as char),
+                    7 => t.push(alphabet[next(alphabet.len())]),
+                    8 => t.push_str(["[MASK]", "##ing", "\t", "co.uk", "don't", "4111-1111", "é", "\u{200b}"][next(8)]),
+                    _ => t.push_str(&"z".repeat(next(130))),
+                }
+            }
+            texts.push(t);
+        }
+        let mut fast = 0;
+        for t in &texts {
+            let (a, b) = both(&e, t);
+            assert_eq!(a, b, "pieces differ on a text of {} bytes", t.len());
+            fast += t.bytes().all(|c| (b' '..=b'~').contains(&c) && c != b'[') as usize;
+        }
+        assert!(fast > texts.len() / 2, "only {fast} of {} texts took the fast path", texts.len());
+    }
+
+    #[test]
+    fn a_tokenizer_the_fast_path_does_not_reproduce_keeps_the_reference_path() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/model/tokenizer.json");
+        let mut j: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+        j["normalizer"]["lowercase"] = serde_json::Value::Bool(false);
+        let e = Encoder::from_bytes(&serde_json::to_vec(&j).unwrap(), 128).unwrap();
+        assert!(!e.has_fast_path());
+        // Cased input keeps its case on the reference path, so its pieces differ.
+        assert_ne!(e.encode("Hello there").unwrap().ids, shipped().encode("Hello there").unwrap().ids);
+    }
 
     #[test]
     fn words_are_byte_ranges() {

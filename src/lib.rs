@@ -18,6 +18,7 @@ pub mod redact;
 pub mod segment;
 pub mod stream;
 pub mod words;
+pub mod wordpiece;
 
 pub use decode::Span;
 pub use model::{Model, Options};

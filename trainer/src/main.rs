@@ -3,6 +3,7 @@
 use clap::{Parser, Subcommand};
 
 mod ablate;
+mod augment;
 mod bert;
 mod corpus;
 mod data;
@@ -35,6 +36,8 @@ enum Cmd {
     Generate(generate::Args),
     /// Convert the hand-written corpus (markup) into train/dev/challenge jsonl, split by writer.
     Corpus(corpus::Args),
+    /// Augmented copies of training lines (entity forms swapped, fillers added) for distillation.
+    Augment(augment::Args),
     /// Fine-tune a BERT-family encoder as a token classifier (candle, CPU).
     Train(train::Args),
     /// Train a (narrower) student on a teacher checkpoint's soft targets and the gold tags.
@@ -63,6 +66,7 @@ fn main() -> anyhow::Result<()> {
     match Cli::parse().cmd {
         Cmd::Generate(a) => generate::run(a),
         Cmd::Corpus(a) => corpus::run(a),
+        Cmd::Augment(a) => augment::run(a),
         Cmd::Train(a) => train::run(a),
         Cmd::Distill(a) => {
             if a.teacher.is_none() {
