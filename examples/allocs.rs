@@ -6,7 +6,8 @@
 //! thread, and their bytes. After one warm-up pass over the texts (grow-only buffers reach
 //! their size), each stage runs once per text (cycling, CALLS calls, default 500):
 //!   encode  `Model::encoder().encode` alone: the tokenizer and the `Encoded` it returns
-//!   tokenizer  `Encoder::encode_into` with reused buffers: the tokenizer library's own share
+//!   tokenizer  `Encoder::encode_into` with reused buffers: tokenization's own share (the WordPiece
+//!           path for printable ASCII, the tokenizers library for other text)
 //!   logits  `Model::piece_logits` on the text's `Encoded` (made beforehand): inference inputs,
 //!           the run, the logits returned
 //!   tag     `Model::tag` end to end: tokenization, inference, decoding, the returned spans

@@ -6,8 +6,9 @@
 //! 2. `teacher`: a full-size model trained on the first `--teacher-gen` generator utterances
 //!    and the corpus training split twice (`<out>/teacher/`);
 //! 3. `teacher-model`: its ONNX export, thresholds tuned on the dev sets (`<out>/teacher_model/`);
-//! 4. `student`: the narrow student distilled from it on every generator utterance and the
-//!    corpus training split twice (`<out>/student/`);
+//! 4. `student`: the narrow student distilled from it on every generator utterance, the
+//!    corpus training split once with `--augment` augmented copies of it, or twice without
+//!    (`<out>/student/`);
 //! 5. `model`: the student's export (int8 + fp32) and thresholds (`<out>/model/`);
 //! 6. `report`: both models scored on the challenge set, the corpus dev split and the
 //!    generator dev and held-out sets; the tables and every stage's wall time go into
@@ -64,7 +65,7 @@ pub struct Args {
     pub heads: usize,
     #[arg(long, default_value_t = 1024)]
     pub ffn: usize,
-    #[arg(long, default_value_t = 4)]
+    #[arg(long, default_value_t = 3)]
     pub student_epochs: usize,
     #[arg(long, default_value_t = 3e-4)]
     pub student_lr: f64,
@@ -72,6 +73,9 @@ pub struct Args {
     pub alpha: f64,
     #[arg(long, default_value_t = 2.0)]
     pub temperature: f64,
+    /// Augmented copies of each corpus training line in the student's data (`augment`; 0: none).
+    #[arg(long, default_value_t = 2)]
+    pub augment: usize,
     /// Dev examples scored per training epoch.
     #[arg(long, default_value_t = 1000)]
     pub dev_limit: usize,
@@ -230,6 +234,10 @@ pub fn run(a: Args) -> Result<()> {
     )?;
 
     let student = a.out.join("student");
+    let aug = p("corpus_aug.jsonl");
+    let aug_argv: Vec<String> =
+        vec!["--in".into(), ct.clone(), "--out".into(), s(&aug), "--copies".into(), a.augment.to_string(), "--seed".into(), a.seed.to_string()];
+    let student_train = if a.augment > 0 { format!("{},{ct},{}", s(&p("train.jsonl")), s(&aug)) } else { format!("{},{ct},{ct}", s(&p("train.jsonl"))) };
     let s_argv = train_argv(
         &a,
         &student,
@@ -237,10 +245,14 @@ pub fn run(a: Args) -> Result<()> {
             "--teacher".into(), s(&teacher), "--layers".into(), a.layers.to_string(), "--hidden".into(), a.hidden.to_string(),
             "--heads".into(), a.heads.to_string(), "--ffn".into(), a.ffn.to_string(), "--epochs".into(), a.student_epochs.to_string(),
             "--lr".into(), a.student_lr.to_string(), "--alpha".into(), a.alpha.to_string(), "--temperature".into(), a.temperature.to_string(),
-            "--train".into(), format!("{},{ct},{ct}", s(&p("train.jsonl"))), "--dev".into(), dv,
+            "--train".into(), student_train, "--dev".into(), dv,
         ],
     );
-    st.run("student", student.join("train_meta.json").is_file(), &format!("distill {}", s_argv.join(" ")), || {
+    let command = if a.augment > 0 { format!("augment {} && distill {}", aug_argv.join(" "), s_argv.join(" ")) } else { format!("distill {}", s_argv.join(" ")) };
+    st.run("student", student.join("train_meta.json").is_file(), &command, || {
+        if a.augment > 0 && !aug.is_file() {
+            crate::augment::run(parse(&aug_argv))?;
+        }
         crate::train::run(parse(&s_argv))
     })?;
     let model = a.out.join("model");
