@@ -26,6 +26,9 @@ pub struct Args {
     /// Output directory for `corpus_train.jsonl`, `corpus_dev.jsonl`, `challenge.jsonl`.
     #[arg(long, default_value = "data")]
     pub out: PathBuf,
+    /// Also print the line count of every writer and domain.
+    #[arg(long)]
+    pub domains: bool,
 }
 
 /// The labels the markup may use.
@@ -164,8 +167,12 @@ pub fn run(args: Args) -> Result<()> {
     for l in &lines {
         *by.entry((l.writer.clone(), l.domain.clone())).or_default() += 1;
     }
-    for ((w, d), n) in by {
-        eprintln!("  {w:6} {d:32} {n}");
+    let writers: std::collections::BTreeSet<&String> = by.keys().map(|(w, _)| w).collect();
+    eprintln!("{} writers, {} writer/domain pairs{}", writers.len(), by.len(), if args.domains { ":" } else { " (--domains lists them)" });
+    if args.domains {
+        for ((w, d), n) in by {
+            eprintln!("  {w:6} {d:32} {n}");
+        }
     }
     Ok(())
 }
