@@ -59,6 +59,9 @@ pub struct Args {
     /// Student shape: layers kept from the teacher, residual width, heads, FFN width.
     #[arg(long, default_value_t = 3)]
     pub layers: usize,
+    /// The teacher layers the student keeps (overrides `--layers`' even spacing).
+    #[arg(long, value_delimiter = ',')]
+    pub keep_layers: Option<Vec<usize>>,
     #[arg(long, default_value_t = 256)]
     pub hidden: usize,
     #[arg(long, default_value_t = 8)]
@@ -238,11 +241,15 @@ pub fn run(a: Args) -> Result<()> {
     let aug_argv: Vec<String> =
         vec!["--in".into(), ct.clone(), "--out".into(), s(&aug), "--copies".into(), a.augment.to_string(), "--seed".into(), a.seed.to_string()];
     let student_train = if a.augment > 0 { format!("{},{ct},{}", s(&p("train.jsonl")), s(&aug)) } else { format!("{},{ct},{ct}", s(&p("train.jsonl"))) };
+    let layers_flag = match &a.keep_layers {
+        Some(k) => ("--keep-layers", k.iter().map(|l| l.to_string()).collect::<Vec<_>>().join(",")),
+        None => ("--layers", a.layers.to_string()),
+    };
     let s_argv = train_argv(
         &a,
         &student,
         &[
-            "--teacher".into(), s(&teacher), "--layers".into(), a.layers.to_string(), "--hidden".into(), a.hidden.to_string(),
+            "--teacher".into(), s(&teacher), layers_flag.0.into(), layers_flag.1, "--hidden".into(), a.hidden.to_string(),
             "--heads".into(), a.heads.to_string(), "--ffn".into(), a.ffn.to_string(), "--epochs".into(), a.student_epochs.to_string(),
             "--lr".into(), a.student_lr.to_string(), "--alpha".into(), a.alpha.to_string(), "--temperature".into(), a.temperature.to_string(),
             "--train".into(), student_train, "--dev".into(), dv,
