@@ -257,7 +257,9 @@ pub fn run(a: Args) -> Result<()> {
     );
     let command = if a.augment > 0 { format!("augment {} && distill {}", aug_argv.join(" "), s_argv.join(" ")) } else { format!("distill {}", s_argv.join(" ")) };
     st.run("student", student.join("train_meta.json").is_file(), &command, || {
-        if a.augment > 0 && !aug.is_file() {
+        if a.augment > 0 {
+            // Deterministic and quick: rewritten from the current corpus split on every run of
+            // this stage, so a resumed student reads the same lines and a stale file is never used.
             crate::augment::run(parse(&aug_argv))?;
         }
         crate::train::run(parse(&s_argv))
