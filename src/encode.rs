@@ -58,6 +58,23 @@ pub struct Encoded {
     pub first_piece: Vec<Option<u32>>,
 }
 
+impl Encoded {
+    /// Replace each piece's byte offset in `word_of` by the index of the word containing it
+    /// (pieces arrive in text order) and set `first_piece`.
+    fn map_to_words(&mut self) {
+        let mut w = 0usize;
+        for (idx, at) in self.word_of.iter_mut().enumerate() {
+            while w + 1 < self.words.len() && *at as usize >= self.words[w].1 {
+                w += 1;
+            }
+            *at = w as u32;
+            if self.first_piece[w].is_none() {
+                self.first_piece[w] = Some(idx as u32);
+            }
+        }
+    }
+}
+
 /// A tokenizer bound to a model's maximum length.
 pub struct Encoder {
     tok: Tokenizer,
@@ -150,23 +167,13 @@ impl Encoder {
         } else {
             text
         };
-        if let Some(wp) = &self.fast {
-            // `word_of` holds each piece's byte offset until it is mapped to its word below.
-            if wp.encode(input, &mut out.ids, &mut out.word_of) {
-                let mut w = 0usize;
-                for (idx, at) in out.word_of.iter_mut().enumerate() {
-                    while w + 1 < out.words.len() && *at as usize >= out.words[w].1 {
-                        w += 1;
-                    }
-                    *at = w as u32;
-                    if out.first_piece[w].is_none() {
-                        out.first_piece[w] = Some(idx as u32);
-                    }
-                }
-                return Ok(());
-            }
+        // Either path leaves each piece's byte offset in `word_of`; `map_to_words` replaces it.
+        let fast = self.fast.as_ref().is_some_and(|wp| wp.encode(input, &mut out.ids, &mut out.word_of));
+        if !fast {
+            self.encode_reference(input, out)?;
         }
-        self.encode_reference(input, out)
+        out.map_to_words();
+        Ok(())
     }
 
     /// True when ASCII text takes the allocation-free WordPiece path.
@@ -174,23 +181,12 @@ impl Encoder {
         self.fast.is_some()
     }
 
-    /// The Hugging Face tokenizer's pieces of `input` (separators already spaces) into `out`,
-    /// whose `words` and `first_piece` are set and the other vectors empty.
+    /// The Hugging Face tokenizer's pieces of `input` (separators already spaces): their ids
+    /// into `out.ids` and their byte offsets into `out.word_of`.
     fn encode_reference(&self, input: &str, out: &mut Encoded) -> Result<()> {
         let enc = self.tok.encode(input, false).map_err(|_| Error::Tokenizer("encoding failed".into()))?;
-        let mut w = 0usize;
-        for (&id, &(s, _)) in enc.get_ids().iter().zip(enc.get_offsets()) {
-            // Advance to the word containing this piece (pieces arrive in text order).
-            while w + 1 < out.words.len() && s >= out.words[w].1 {
-                w += 1;
-            }
-            let idx = out.ids.len() as u32;
-            out.ids.push(id);
-            out.word_of.push(w as u32);
-            if out.first_piece[w].is_none() {
-                out.first_piece[w] = Some(idx);
-            }
-        }
+        out.ids.extend_from_slice(enc.get_ids());
+        out.word_of.extend(enc.get_offsets().iter().map(|&(s, _)| s as u32));
         Ok(())
     }
 
@@ -281,6 +277,7 @@ mod tests {
         let spaced: String = text.chars().map(|c| if is_separator(c) { " ".repeat(c.len_utf8()) } else { c.to_string() }).collect();
         if !reference.words.is_empty() {
             e.encode_reference(&spaced, &mut reference).unwrap();
+            reference.map_to_words();
         }
         (fast, reference)
     }
