@@ -273,10 +273,32 @@ impl Decoder {
         if v.has(Validators::NAME) && spans.iter().any(|s| is(self.person, s)) {
             let out = tmp;
             out.clear();
-            for &s in spans.iter() {
+            // Name spans that touch are first joined when the second opens with a spoken word:
+            // a name is one span however the model began its words ("precious | joy navarro");
+            // `split_name_parts` then cuts it where the labelling rules do (spelled runs,
+            // restarts, nicknames). A span opening with a letter stays apart (a lone letter is
+            // dropped below), and so does a span below the label's threshold (dropped at emit).
+            let mut i = 0;
+            while i < spans.len() {
+                let mut s = spans[i];
+                i += 1;
                 if !is(self.person, &s) {
                     out.push(s);
                     continue;
+                }
+                let th = self.thresholds[s.label];
+                while i < spans.len()
+                    && is(self.person, &spans[i])
+                    && spans[i].start == s.end
+                    && words[s.end].chars().count() > 1
+                    && s.score >= th
+                    && spans[i].score >= th
+                {
+                    let n = spans[i];
+                    let (a, b) = ((s.end - s.start) as f32, (n.end - n.start) as f32);
+                    s.score = (s.score * a + n.score * b) / (a + b);
+                    s.end = n.end;
+                    i += 1;
                 }
                 let letter = |i: usize| words[i].chars().count() == 1;
                 for mut part in split_name_parts(words, s) {
@@ -593,5 +615,18 @@ mod tests {
         let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
         let want = ["rose", "rose mahlangu", "bartholomew", "bart kaczmarek", "patience okafor", "okafor", "john johnson", "jun jun"];
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn name_validator_joins_touching_name_spans_then_splits_by_the_rules() {
+        let d = Decoder::new(&[("PERSON_NAME", true), ("CITY", false), ("EMAIL", true)], vec![0.0; 3], true, Validators::ALL);
+        let text = "her name is precious joy navarro and bello b e l l o and rose rose mahlangu";
+        let (enc, lg) = setup(text, &[0, 0, 0, 1, 1, 2, 0, 1, 1, 2, 2, 2, 2, 0, 1, 1, 1]);
+        let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
+        assert_eq!(got, vec!["precious joy navarro", "bello", "b e l l o", "rose", "rose mahlangu"]);
+        // Without the name validator the model's own span starts stand.
+        let raw = Decoder::new(&[("PERSON_NAME", true), ("CITY", false), ("EMAIL", true)], vec![0.0; 3], true, Validators::NONE);
+        let got: Vec<&str> = texts(text, &raw.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
+        assert_eq!(got[..2], ["precious", "joy navarro"]);
     }
 }

@@ -16,7 +16,7 @@
 //!
 //! Each stage runs the same code as its own command; the equivalent command line is printed.
 
-use anyhow::{Context, Result};
+use anyhow::{bail, Context, Result};
 use serde_json::json;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -179,6 +179,46 @@ fn export_and_tune(checkpoint: &Path, model: &Path, dev: &str) -> Result<()> {
     crate::tune::run(parse(&["--model".into(), s(model), "--dev".into(), dev.into(), "--write".into()]))
 }
 
+/// Where the data stage records the digest of what it was made from.
+const INPUTS_FILE: &str = "inputs.sha256";
+
+/// SHA-256 over everything the data stage reads: the generator and split settings and every
+/// corpus file's name and bytes.
+fn data_inputs_digest(a: &Args, gen_argv: &[String], corpus_argv: &[String]) -> Result<String> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&a.corpus)
+        .with_context(|| format!("read {}", a.corpus.display()))?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
+        .collect();
+    files.sort();
+    let mut bytes = format!("{}\n{}\n{}\n", gen_argv.join(" "), corpus_argv.join(" "), a.teacher_gen).into_bytes();
+    for f in files {
+        bytes.extend(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
+        bytes.push(0);
+        bytes.extend(std::fs::read(&f).with_context(|| s(&f))?);
+        bytes.push(0);
+    }
+    Ok(pii::manifest::sha256_hex(&bytes))
+}
+
+/// A resumed run must read the data its finished stages were trained on: refuse to go on when
+/// the corpus or the data settings changed since `data` was written.
+fn check_data_inputs(data: &Path, inputs: &str) -> Result<()> {
+    let path = data.join(INPUTS_FILE);
+    match std::fs::read_to_string(&path) {
+        Ok(old) if old.trim() == inputs => Ok(()),
+        Ok(_) => bail!(
+            "{}: the corpus or the data settings changed since this run's data was made; its finished stages were trained on the old data. Use a new --out, or delete {} to start over",
+            data.display(),
+            data.parent().unwrap_or(data).display()
+        ),
+        Err(_) => {
+            eprintln!("pipeline: {} predates input digests; recording the current inputs", data.display());
+            Ok(std::fs::write(&path, inputs)?)
+        }
+    }
+}
+
 /// Run the command.
 pub fn run(a: Args) -> Result<()> {
     let t0 = Instant::now();
@@ -192,9 +232,14 @@ pub fn run(a: Args) -> Result<()> {
         "--dev".into(), a.eval_size.to_string(), "--heldout".into(), a.eval_size.to_string(),
     ];
     let corpus_argv: Vec<String> = vec!["--dir".into(), s(&a.corpus), "--challenge".into(), a.challenge.join(","), "--out".into(), s(&data)];
+    let inputs = data_inputs_digest(&a, &gen_argv, &corpus_argv)?;
+    let have_data = p("teacher_gen.jsonl").is_file() && p("corpus_dev.jsonl").is_file();
+    if have_data {
+        check_data_inputs(&data, &inputs)?;
+    }
     st.run(
         "data",
-        p("teacher_gen.jsonl").is_file() && p("corpus_dev.jsonl").is_file(),
+        have_data,
         &format!("generate {} && corpus {}", gen_argv.join(" "), corpus_argv.join(" ")),
         || {
             std::fs::create_dir_all(&data)?;
@@ -202,7 +247,8 @@ pub fn run(a: Args) -> Result<()> {
             crate::corpus::run(parse(&corpus_argv))?;
             let mut g = read_jsonl(&p("train.jsonl"))?;
             g.truncate(a.teacher_gen);
-            write_jsonl(&p("teacher_gen.jsonl"), &g)
+            write_jsonl(&p("teacher_gen.jsonl"), &g)?;
+            Ok(std::fs::write(p(INPUTS_FILE), &inputs)?)
         },
     )?;
     let dev = format!("{},{}", s(&p("corpus_dev.jsonl")), s(&p("dev.jsonl")));
@@ -355,7 +401,13 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let init = tiny_init(tmp.path());
         let out = tmp.path().join("run");
-        let corpus = Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/corpus");
+        // A copy of the corpus, so that the test can edit it.
+        let corpus = tmp.path().join("corpus");
+        std::fs::create_dir_all(&corpus).unwrap();
+        for e in std::fs::read_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../data/corpus")).unwrap() {
+            let f = e.unwrap().path();
+            std::fs::copy(&f, corpus.join(f.file_name().unwrap())).unwrap();
+        }
         let argv: Vec<String> = [
             "--out", &s(&out), "--init", &s(&init), "--corpus", &s(&corpus), "--gen", "40", "--teacher-gen", "20",
             "--eval-size", "20", "--teacher-epochs", "1", "--student-epochs", "2", "--layers", "1", "--hidden", "16",
@@ -383,5 +435,12 @@ mod tests {
         run(parse(&argv)).unwrap();
         let again: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(out.join("stages.json")).unwrap()).unwrap();
         assert_eq!(stages, again);
+        // A changed corpus is refused rather than silently mixed with the old run's stages.
+        let f = corpus.join("us1.txt");
+        let mut text = std::fs::read_to_string(&f).unwrap();
+        text = text.replacen("the", "teh", 1);
+        std::fs::write(&f, text).unwrap();
+        let err = run(parse(&argv)).unwrap_err().to_string();
+        assert!(err.contains("changed since"), "{err}");
     }
 }
