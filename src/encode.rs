@@ -94,8 +94,11 @@ impl Encoder {
 
     /// Load a tokenizer from the bytes of a `tokenizer.json`.
     pub fn from_bytes(bytes: &[u8], max_length: usize) -> Result<Self> {
-        let mut tok = Tokenizer::from_bytes(bytes)
-            .map_err(|_| Error::Tokenizer("tokenizer.json is not a valid Hugging Face tokenizer".into()))?;
+        // One JSON parse: the fast path reads the tree, then the tokenizer is built from it.
+        let invalid = || Error::Tokenizer("tokenizer.json is not a valid Hugging Face tokenizer".into());
+        let json: serde_json::Value = serde_json::from_slice(bytes).map_err(|_| invalid())?;
+        let fast = WordPiece::from_json(&json);
+        let mut tok: Tokenizer = serde_json::from_value(json).map_err(|_| invalid())?;
         tok.with_padding(None);
         tok.with_truncation(None)
             .map_err(|_| Error::Tokenizer("cannot disable truncation".into()))?;
@@ -108,7 +111,6 @@ impl Encoder {
         if max_length < 3 {
             return Err(Error::InvalidArgument("max_length must be at least 3".into()));
         }
-        let fast = serde_json::from_slice(bytes).ok().and_then(|j| WordPiece::from_json(&j));
         Ok(Encoder { tok, fast, cls, sep, max_length })
     }
 
