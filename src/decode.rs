@@ -423,7 +423,8 @@ impl Decoder {
 /// Split a name span into the mentions it holds, by the labelling rules:
 /// - where a spelled run (three or more one-letter words) meets a spoken word: "ouellet o u e
 ///   l l e t" is two names; initials ("k r ramesh") stay with the name;
-/// - where a word is said again ("rose rose mahlangu", "okafor okafor") or a full first name is
+/// - where a word is said again ("rose rose mahlangu", "okafor okafor"), where the first word
+///   comes again after more of the name ("fatima zahra naqvi fatima zahra"), or a full first name is
 ///   followed by its short form ("bartholomew bart kaczmarek"): a restart or a nickname is a
 ///   mention of its own. (A short form followed by a longer word is left alone: "john johnson";
 ///   so is a doubled name on its own: "jun jun".)
@@ -445,7 +446,9 @@ fn split_name_parts(words: &[&str], s: WordSpan) -> Vec<WordSpan> {
         let (a, b) = (words[i - 1], words[i]);
         // Two equal words alone are one doubled name ("jun jun"); with more words, a restart.
         let again = a == b && s.end - s.start > 2;
-        let restart = !letter(i) && (again || (b.chars().count() >= 3 && a.len() > b.len() && a.starts_with(b)));
+        // The name begun again after more of it was said: "fatima zahra naqvi fatima zahra".
+        let begun_again = i >= s.start + 2 && b == words[s.start] && b.chars().count() >= 3;
+        let restart = !letter(i) && (again || begun_again || (b.chars().count() >= 3 && a.len() > b.len() && a.starts_with(b)));
         if restart {
             cuts.push(i);
         }
@@ -610,10 +613,13 @@ mod tests {
     #[test]
     fn name_validator_splits_restarts_and_nicknames() {
         let d = Decoder::new(&[("PERSON_NAME", true), ("CITY", false), ("EMAIL", true)], vec![0.0; 3], true, Validators::ALL);
-        let text = "rose rose mahlangu and bartholomew bart kaczmarek and patience okafor okafor and john johnson or jun jun";
-        let (enc, lg) = setup(text, &[1, 2, 2, 0, 1, 2, 2, 0, 1, 2, 2, 0, 1, 2, 0, 1, 2]);
+        let text = "rose rose mahlangu and bartholomew bart kaczmarek and patience okafor okafor and john johnson or jun jun and fatima zahra naqvi fatima zahra";
+        let (enc, lg) = setup(text, &[1, 2, 2, 0, 1, 2, 2, 0, 1, 2, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2, 2, 2, 2]);
         let got: Vec<&str> = texts(text, &d.decode(text, &enc, &lg)).into_iter().map(|x| x.0).collect();
-        let want = ["rose", "rose mahlangu", "bartholomew", "bart kaczmarek", "patience okafor", "okafor", "john johnson", "jun jun"];
+        let want = [
+            "rose", "rose mahlangu", "bartholomew", "bart kaczmarek", "patience okafor", "okafor", "john johnson", "jun jun",
+            "fatima zahra naqvi", "fatima zahra",
+        ];
         assert_eq!(got, want);
     }
 
