@@ -232,11 +232,19 @@ pub fn email_shape(words: &[&str]) -> bool {
 
 const MONTHS: &[&str] = &[
     "january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-    "november", "december", "jan", "feb", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+    "november", "december", "jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec",
+];
+
+/// The months said as ordinals ("the ninth of the eleventh").
+const MONTH_ORDINALS: &[&str] = &[
+    "first", "second", "third", "fourth", "fifth", "sixth", "seventh", "eighth", "ninth", "tenth", "eleventh", "twelfth",
 ];
 
 /// True when `words` name a calendar date with a month: a month name, a written numeric date
-/// (`03/11/1992`, `06/25`, `5-3-24`), or number words joined by "slash" or "dash".
+/// (`03/11/1992`, `06/25`, `5-3-24`), number words joined by "slash", "dash" or "stroke", a
+/// month ordinal ("of the eleventh"), or one spoken digit run that reads as a date: month and
+/// expiry year ("oh eight twenty seven", "eleven twenty six": 08/27, 11/26; year 20-39, so
+/// "ten forty" stays a time) or day, month and year ("twelve oh seven eighty nine").
 pub fn date_shape(words: &[&str]) -> bool {
     let numeric = |w: &str| {
         let parts: Vec<&str> = w.split(['/', '-', '.']).collect();
@@ -244,7 +252,47 @@ pub fn date_shape(words: &[&str]) -> bool {
     };
     let number = |w: &str| !digit_runs(&[w]).is_empty();
     words.iter().any(|w| MONTHS.contains(w) || numeric(w))
-        || words.windows(3).any(|t| matches!(t[1], "slash" | "dash" | "hyphen" | "/") && number(t[0]) && number(t[2]))
+        || words.windows(3).any(|t| matches!(t[1], "slash" | "dash" | "hyphen" | "stroke" | "/") && number(t[0]) && number(t[2]))
+        || words.windows(3).any(|t| t[0] == "of" && t[1] == "the" && MONTH_ORDINALS.contains(&t[2]))
+        || spoken_digit_date(words)
+}
+
+/// The whole span is one digit run whose digits read as `MM YY` (an expiry, year 20-39) or as
+/// day, month and year in either order (`D M YY`, `DD MM YYYY`, ...).
+fn spoken_digit_date(words: &[&str]) -> bool {
+    let runs = digit_runs(words);
+    let [run] = runs.as_slice() else { return false };
+    if run.start != 0 || run.end != words.len() || run.plus {
+        return false;
+    }
+    let d = run.digits.as_bytes();
+    let num = |s: &[u8]| s.iter().fold(0u32, |a, &b| a * 10 + u32::from(b - b'0'));
+    let month = |m: u32| (1..=12).contains(&m);
+    let day = |x: u32| (1..=31).contains(&x);
+    if (3..=4).contains(&d.len()) {
+        let (m, y) = d.split_at(d.len() - 2);
+        return month(num(m)) && (20..=39).contains(&num(y));
+    }
+    for ylen in [2, 4] {
+        if d.len() < ylen + 2 || d.len() > ylen + 4 {
+            continue;
+        }
+        let (dm, y) = d.split_at(d.len() - ylen);
+        if ylen == 4 && !(1900..=2099).contains(&num(y)) {
+            continue;
+        }
+        for alen in 1..=2 {
+            let blen = dm.len().saturating_sub(alen);
+            if !(1..=2).contains(&blen) || alen + blen != dm.len() {
+                continue;
+            }
+            let (a, b) = (num(&dm[..alen]), num(&dm[alen..]));
+            if (day(a) && month(b)) || (month(a) && day(b)) {
+                return true;
+            }
+        }
+    }
+    false
 }
 
 /// Words that never start or end a person's name: titles, honorifics and function words.
@@ -328,5 +376,13 @@ mod tests {
         assert!(date_shape(&w("three slash nine slash twenty nineteen")));
         assert!(!date_shape(&w("monday")) && !date_shape(&w("the twenty second")) && !date_shape(&w("ten forty")));
         assert!(!date_shape(&w("twenty nineteen")));
+        // Spoken digit dates, month ordinals and "stroke".
+        for t in ["oh eight twenty seven", "eleven twenty six", "twelve oh seven eighty nine", "thirty stroke eleven stroke nineteen sixty two"] {
+            assert!(date_shape(&w(t)), "{t}");
+        }
+        assert!(date_shape(&w("the nineteenth of the ninth thirty nine")) && date_shape(&w("12th mar")));
+        for t in ["twenty twenty six", "nineteen sixty two", "two thousand sixteen", "plus ninety one", "twenty third", "fourth day of", "expiry oh eight twenty seven"] {
+            assert!(!date_shape(&w(t)), "{t}");
+        }
     }
 }
