@@ -106,16 +106,21 @@ pub fn read_file(path: &Path) -> Result<Vec<Line>> {
     Ok(out)
 }
 
-/// Every `*.txt` file of `dir`, sorted by name.
-pub fn read_dir(dir: &Path) -> Result<Vec<Line>> {
+/// The corpus files of `dir`: every `*.txt`, sorted by name.
+pub fn files(dir: &Path) -> Result<Vec<PathBuf>> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .with_context(|| format!("read {}", dir.display()))?
         .filter_map(|e| e.ok().map(|e| e.path()))
         .filter(|p| p.extension().is_some_and(|x| x == "txt"))
         .collect();
     files.sort();
+    Ok(files)
+}
+
+/// Every line of the corpus files of `dir` ([`files`]).
+pub fn read_dir(dir: &Path) -> Result<Vec<Line>> {
     let mut out = Vec::new();
-    for f in files {
+    for f in files(dir)? {
         out.extend(read_file(&f)?);
     }
     Ok(out)

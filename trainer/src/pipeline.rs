@@ -185,12 +185,7 @@ const INPUTS_FILE: &str = "inputs.sha256";
 /// SHA-256 over everything the data stage reads: the generator and split settings and every
 /// corpus file's name and bytes.
 fn data_inputs_digest(a: &Args, gen_argv: &[String], corpus_argv: &[String]) -> Result<String> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&a.corpus)
-        .with_context(|| format!("read {}", a.corpus.display()))?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "txt"))
-        .collect();
-    files.sort();
+    let files = crate::corpus::files(&a.corpus)?;
     let mut bytes = format!("{}\n{}\n{}\n", gen_argv.join(" "), corpus_argv.join(" "), a.teacher_gen).into_bytes();
     for f in files {
         bytes.extend(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
