@@ -273,26 +273,15 @@ fn spoken_digit_date(words: &[&str]) -> bool {
         let (m, y) = d.split_at(d.len() - 2);
         return month(num(m)) && (20..=39).contains(&num(y));
     }
-    for ylen in [2, 4] {
-        if d.len() < ylen + 2 || d.len() > ylen + 4 {
-            continue;
-        }
-        let (dm, y) = d.split_at(d.len() - ylen);
-        if ylen == 4 && !(1900..=2099).contains(&num(y)) {
-            continue;
-        }
-        for alen in 1..=2 {
-            let blen = dm.len().saturating_sub(alen);
-            if !(1..=2).contains(&blen) || alen + blen != dm.len() {
-                continue;
-            }
-            let (a, b) = (num(&dm[..alen]), num(&dm[alen..]));
-            if (day(a) && month(b)) || (month(a) && day(b)) {
-                return true;
-            }
-        }
-    }
-    false
+    // Day and month of one or two digits each, then a year of two or four.
+    [2, 4].into_iter().any(|ylen| {
+        let Some((dm, y)) = d.len().checked_sub(ylen).map(|at| d.split_at(at)) else { return false };
+        (ylen == 2 || (1900..=2099).contains(&num(y)))
+            && (1..=2).filter(|&k| k < dm.len() && dm.len() - k <= 2).any(|k| {
+                let (a, b) = (num(&dm[..k]), num(&dm[k..]));
+                (day(a) && month(b)) || (month(a) && day(b))
+            })
+    })
 }
 
 /// Words that never start or end a person's name: titles, honorifics and function words.

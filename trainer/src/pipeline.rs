@@ -188,7 +188,7 @@ fn data_inputs_digest(a: &Args, gen_argv: &[String], corpus_argv: &[String]) -> 
     let files = crate::corpus::files(&a.corpus)?;
     let mut bytes = format!("{}\n{}\n{}\n", gen_argv.join(" "), corpus_argv.join(" "), a.teacher_gen).into_bytes();
     for f in files {
-        bytes.extend(f.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default().as_bytes());
+        bytes.extend(f.file_name().unwrap_or_default().as_encoded_bytes());
         bytes.push(0);
         bytes.extend(std::fs::read(&f).with_context(|| s(&f))?);
         bytes.push(0);
